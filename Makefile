@@ -1,0 +1,31 @@
+# Two entry points that work on a fresh clone: `make conformance` and `make test`.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Extra pytest arguments, e.g. make conformance ARGS="--strict -k pagination"
+ARGS ?=
+
+.PHONY: setup conformance test lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Against BASE_URL (with CSTAR_API_KEY / CSTAR_TEAM_ID …) or, without it, the embedded reference.
+conformance: $(STAMP)
+	$(BIN)/pytest suites $(if $(BASE_URL),--base-url $(BASE_URL)) $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# The project's own tests: unit tests, the reference, and the suite against faulty references.
+test: $(STAMP) lint
+	$(BIN)/pytest tests -p no:cacheprovider $(ARGS)
+
+clean:
+	rm -rf reports/junit.xml reports/allure-results reports/summary.json reports/html

@@ -1,0 +1,81 @@
+"""Wires the cstar_conformance library into pytest fixtures. Logic lives in the library."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from cstar_conformance.client import ApiClient
+from cstar_conformance.factory import DataFactory, sweep_stale
+from cstar_conformance.session import Session, current
+from cstar_conformance.target import Target
+from cstar_conformance.webhooks import Receiver
+
+pytest_plugins = ["cstar_conformance.pytest_plugin"]
+
+
+@pytest.fixture(scope="session")
+def cstar() -> Session:
+    state = current()
+    if state is None:
+        pytest.skip("the conformance suite runs only from suites/ (pytest suites …)")
+    return state
+
+
+@pytest.fixture(scope="session")
+def target(cstar: Session) -> Target:
+    return cstar.target
+
+
+@pytest.fixture(scope="session")
+def run_id(cstar: Session) -> str:
+    return cstar.run_id
+
+
+@pytest.fixture(scope="session")
+def api(cstar: Session) -> Iterator[ApiClient]:
+    """The team under test, with its secret key."""
+    client = cstar.client(cstar.target.team.api_key)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
+    """Run-tagged test data; everything it made is deleted at the end of the session."""
+    made = DataFactory(api, cstar.run_id)
+    if not cstar.target.embedded:
+        sweep_stale(api)
+    yield made
+    leftovers = made.cleanup()
+    if leftovers:
+        pytest.fail(f"could not delete records of run {cstar.run_id}: {'; '.join(leftovers[:5])}")
+
+
+@pytest.fixture(scope="session")
+def other_api(cstar: Session, api: ApiClient) -> ApiClient:
+    """The second team's secret key (tests that need it skip without --other-team-id/--other-api-key)."""
+    other = cstar.target.other_team
+    if other is None:
+        pytest.skip("needs a second team: give --other-team-id and --other-api-key")
+    return api.with_key(other.api_key, other.id)
+
+
+@pytest.fixture(scope="session")
+def publishable_api(cstar: Session, api: ApiClient) -> ApiClient:
+    key = cstar.target.team.publishable_key
+    if not key:
+        pytest.skip("needs a publishable key: give --publishable-key")
+    return api.with_key(key)
+
+
+@pytest.fixture(scope="session")
+def receiver(cstar: Session) -> Iterator[Receiver]:
+    """The suite's webhook receiver on 127.0.0.1 (a remote target needs --webhook-public-url)."""
+    target = cstar.target
+    if not target.is_loopback and not target.webhook_public_url:
+        pytest.skip("a remote target cannot reach the suite's receiver: give --webhook-public-url")
+    server = Receiver(public_url=target.webhook_public_url).start()
+    yield server
+    server.stop()

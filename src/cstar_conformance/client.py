@@ -1,0 +1,238 @@
+"""The suite's one HTTP client: keep-alive, bearer auth, 429 back-off, request counting and an
+exchange log (with secrets masked) that reports attach as evidence."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+MASK = "***"
+MAX_RETRY_AFTER = 30.0  # never wait longer than this for one 429
+MAX_429_RETRIES = 3
+
+
+@dataclass
+class Exchange:
+    """One request and its response, ready to attach to a report."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    status: int | None
+    response_headers: dict[str, str]
+    response_body: str | None
+    seconds: float
+
+    def curl(self) -> str:
+        parts = ["curl", "-X", self.method, shlex.quote(self.url)]
+        for name, value in self.request_headers.items():
+            if name.lower() in {"host", "content-length", "accept-encoding", "connection", "user-agent"}:
+                continue
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if self.request_body is not None:
+            parts += ["--data-raw", shlex.quote(self.request_body)]
+        return " ".join(parts)
+
+    def render(self) -> str:
+        head = [f"{self.method} {self.url}"]
+        head += [f"{k}: {v}" for k, v in self.request_headers.items()]
+        if self.request_body is not None:
+            head += ["", self.request_body]
+        head += ["", f"--> {self.status} ({self.seconds * 1000:.0f} ms)"]
+        head += [f"{k}: {v}" for k, v in self.response_headers.items()]
+        if self.response_body:
+            head += ["", self.response_body]
+        head += ["", "# reproduce (secrets masked):", self.curl()]
+        return "\n".join(head)
+
+
+class Masker:
+    """Replaces every known secret with *** in text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def add(self, secret: str | None) -> None:
+        if secret and secret not in self._secrets:
+            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def headers(self, headers: httpx.Headers | dict[str, str]) -> dict[str, str]:
+        masked = {}
+        for name, value in headers.items():
+            if name.lower() == "authorization":
+                scheme = value.split(" ", 1)[0] if " " in value else ""
+                value = f"{scheme} {MASK}".strip()
+            masked[name] = self(value)
+        return masked
+
+
+@dataclass
+class RequestStats:
+    """Counts every request the suite sends, by family, plus 429s seen. Thread-safe."""
+
+    total: int = 0
+    rate_limited: int = 0
+    by_family: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, family: str, status: int | None) -> None:
+        with self._lock:
+            self.total += 1
+            self.by_family[family] += 1
+            if status == 429:
+                self.rate_limited += 1
+
+
+class Throttle:
+    """At most `rps` requests per second across the process (0 = unlimited)."""
+
+    def __init__(self, rps: float = 0.0) -> None:
+        self.interval = 1.0 / rps if rps > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if delay > 0:
+            time.sleep(delay)
+
+
+def _text(content: bytes | None, limit: int = 20_000) -> str | None:
+    if not content:
+        return None
+    text = content.decode("utf-8", errors="replace")
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
+
+
+def retry_after_seconds(response: httpx.Response) -> float:
+    """How long a 429 asks us to wait: Retry-After header, else error.retryAfter, else 1 s."""
+    header = response.headers.get("retry-after")
+    candidates: list[Any] = [header]
+    try:
+        candidates.append(response.json().get("error", {}).get("retryAfter"))
+    except (ValueError, AttributeError):
+        pass
+    for value in candidates:
+        try:
+            if value is not None:
+                return max(0.0, min(float(value), MAX_RETRY_AFTER))
+        except (TypeError, ValueError):
+            continue
+    return 1.0
+
+
+class ApiClient:
+    """A team-scoped client: `api.get("/customers")` is GET {base}/teams/{team}/customers."""
+
+    def __init__(
+        self,
+        base_url: str,
+        team_id: str,
+        api_key: str | None,
+        *,
+        stats: RequestStats | None = None,
+        masker: Masker | None = None,
+        throttle: Throttle | None = None,
+        on_exchange: Callable[[Exchange], None] | None = None,
+        family: Callable[[], str] | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.team_id = team_id
+        self.api_key = api_key
+        self.stats = stats or RequestStats()
+        self.masker = masker or Masker([api_key] if api_key else [])
+        self.throttle = throttle or Throttle()
+        self.on_exchange = on_exchange
+        self.family = family or (lambda: "other")
+        self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=20))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def with_key(self, api_key: str | None, team_id: str | None = None) -> ApiClient:
+        """The same plumbing (stats, log, throttle) with another key or team."""
+        other = ApiClient.__new__(ApiClient)
+        other.__dict__.update(self.__dict__)
+        other.api_key = api_key
+        other.team_id = team_id or self.team_id
+        return other
+
+    def url(self, path: str) -> str:
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        if not path.startswith("/teams/") and not path.startswith("//"):
+            path = f"/teams/{self.team_id}{path}"
+        return self.base_url + path
+
+    def request(self, method: str, path: str, *, json_body: Any = None, content: bytes | str | None = None,
+                params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                auth: bool = True) -> httpx.Response:
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if auth and self.api_key is not None and "Authorization" not in all_headers:
+            all_headers["Authorization"] = f"Bearer {self.api_key}"
+        if json_body is not None:
+            content = json.dumps(json_body)
+            all_headers.setdefault("Content-Type", "application/json")
+        request = self._http.build_request(method, self.url(path), content=content, params=params,
+                                           headers=all_headers)
+        for attempt in range(MAX_429_RETRIES + 1):
+            self.throttle.wait()
+            started = time.monotonic()
+            try:
+                response = self._http.send(request)
+            except httpx.TransportError:
+                self.stats.count(self.family(), None)
+                raise
+            response.read()
+            self._record(request, response, time.monotonic() - started)
+            if response.status_code != 429 or attempt == MAX_429_RETRIES:
+                return response
+            time.sleep(retry_after_seconds(response))
+        raise AssertionError("unreachable")
+
+    def _record(self, request: httpx.Request, response: httpx.Response, seconds: float) -> None:
+        self.stats.count(self.family(), response.status_code)
+        if self.on_exchange is None:
+            return
+        self.on_exchange(Exchange(
+            method=request.method,
+            url=self.masker(str(request.url)),
+            request_headers=self.masker.headers(request.headers),
+            request_body=self.masker(_text(request.content) or "") or None,
+            status=response.status_code,
+            response_headers=self.masker.headers(response.headers),
+            response_body=self.masker(_text(response.content) or "") or None,
+            seconds=seconds,
+        ))
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, json_body=body, **kw)
+
+    def patch(self, path: str, body: Any = None, **kw: Any) -> httpx.Response:
+        return self.request("PATCH", path, json_body=body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kw)

@@ -1,0 +1,174 @@
+"""Test data: every record the suite creates carries the run's marker, is tracked, and is deleted
+at the end — also when tests fail. Leftovers of earlier interrupted runs are swept at start."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from cstar_conformance.client import ApiClient
+
+MARKER = "cstconf"  # every run id starts with it; the sweep only ever touches this marker
+EMAIL_DOMAIN = "conformance.example"
+RUN_FIELD = "conformanceRun"
+
+
+def new_run_id() -> str:
+    return f"{MARKER}{secrets.token_hex(4)}"
+
+
+@dataclass
+class Created:
+    kind: str  # "customer" | "ticket" | "webhook"
+    id: str
+    api: ApiClient
+
+
+@dataclass
+class DataFactory:
+    """Builds and creates run-tagged records through one client, and cleans them up."""
+
+    api: ApiClient
+    run_id: str
+    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _created: list[Created] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def tag(self) -> str:
+        return f"run-{self.run_id}"
+
+    def unique(self, label: str = "c") -> str:
+        """A token unique to this run and call, e.g. cstconf1a2b3c4d-patch-7."""
+        return f"{self.run_id}-{label}-{next(self._seq)}"
+
+    def email(self, label: str = "c") -> str:
+        return f"{self.unique(label)}@{EMAIL_DOMAIN}"
+
+    def customer_body(self, label: str = "c", **fields: Any) -> dict[str, Any]:
+        """A valid create body carrying the run marker (email, tag and custom field)."""
+        body: dict[str, Any] = {"name": f"Conformance {self.unique(label)}", "email": self.email(label)}
+        body.update(fields)
+        return body
+
+    def tagged_body(self, label: str = "c", **fields: Any) -> dict[str, Any]:
+        """Like customer_body, plus the run tag and custom field (for tests that check those fields
+        themselves, use customer_body and set them explicitly)."""
+        body = self.customer_body(label, **fields)
+        body.setdefault("tags", [self.tag])
+        body.setdefault("customFields", {RUN_FIELD: self.run_id})
+        return body
+
+    def track(self, kind: str, record_id: str, api: ApiClient | None = None) -> None:
+        with self._lock:
+            self._created.append(Created(kind, record_id, api or self.api))
+
+    def track_response(self, kind: str, response: httpx.Response, api: ApiClient | None = None) -> None:
+        """Track whatever a create call made, if it made something."""
+        if response.status_code in (200, 201):
+            try:
+                record_id = response.json()["data"]["id"]
+            except (ValueError, KeyError, TypeError):
+                return
+            if isinstance(record_id, str):
+                self.track(kind, record_id, api)
+
+    def post_customer(self, body: Any, api: ApiClient | None = None, **kw: Any) -> httpx.Response:
+        """POST a customer body as given, tracking anything it creates."""
+        client = api or self.api
+        response = client.post("/customers", body, **kw)
+        self.track_response("customer", response, client)
+        return response
+
+    def create_customer(self, label: str = "c", api: ApiClient | None = None, **fields: Any) -> dict[str, Any]:
+        """Create a run-tagged customer and return it; fails loudly if the target refuses."""
+        response = self.post_customer(self.tagged_body(label, **fields), api)
+        assert response.status_code in (200, 201), (
+            f"set-up: creating a customer failed with {response.status_code}: {response.text[:300]}")
+        return response.json()["data"]
+
+    def create_ticket(self, customer_id: str, api: ApiClient | None = None, **fields: Any) -> httpx.Response:
+        client = api or self.api
+        body = {"title": f"Conformance ticket {self.unique('t')}", "customerId": customer_id, **fields}
+        response = client.post("/tickets", body)
+        self.track_response("ticket", response, client)
+        return response
+
+    def create_webhook(self, url: str, events: list[str], api: ApiClient | None = None) -> httpx.Response:
+        client = api or self.api
+        response = client.post("/webhooks", {"url": url, "events": events})
+        self.track_response("webhook", response, client)
+        return response
+
+    def forget(self, kind: str, record_id: str) -> None:
+        with self._lock:
+            self._created = [c for c in self._created if not (c.kind == kind and c.id == record_id)]
+
+    def cleanup(self) -> list[str]:
+        """Delete everything created, newest first; return what could not be deleted."""
+        order = {"webhook": 0, "ticket": 1, "customer": 2}
+        with self._lock:
+            todo, self._created = self._created, []
+        leftovers = []
+        for item in sorted(reversed(todo), key=lambda c: order[c.kind]):
+            path = f"/{item.kind}s/{item.id}"
+            try:
+                status = item.api.delete(path).status_code
+            except httpx.HTTPError as exc:
+                leftovers.append(f"{item.kind} {item.id}: {exc}")
+                continue
+            if status not in (200, 202, 204, 404):
+                leftovers.append(f"{item.kind} {item.id}: DELETE answered {status}")
+        return leftovers
+
+
+def find_run_customers(api: ApiClient, marker: str, max_pages: int = 20) -> list[dict[str, Any]]:
+    """Customers of the team whose email contains `marker` (uses the contract's search)."""
+    found: list[dict[str, Any]] = []
+    for page in range(1, max_pages + 1):
+        response = api.get("/customers", params={"search": marker, "page": page, "pageSize": 100})
+        if response.status_code != 200:
+            break
+        body = response.json()
+        found += [c for c in body.get("data", []) if marker in str(c.get("email", ""))]
+        if not body.get("pagination", {}).get("hasMore"):
+            break
+    return found
+
+
+def sweep_stale(api: ApiClient, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Delete records of earlier runs of this suite (marker in the email) older than `older_than`."""
+    cutoff = datetime.now(UTC) - older_than
+    removed = 0
+    for customer in find_run_customers(api, MARKER):
+        created = _parse_time(customer.get("createdAt"))
+        if created is not None and created < cutoff:
+            if api.delete(f"/customers/{customer['id']}").status_code in (200, 204, 404):
+                removed += 1
+    return removed
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> Any:
+    """Poll `predicate` until it returns a truthy value or the deadline passes (returns the last value)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)

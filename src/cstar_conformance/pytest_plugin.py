@@ -1,0 +1,241 @@
+"""pytest wiring of the library: options, target start and preflight, levels, reports.
+
+Active only when the session runs the conformance suites (paths under `suites/`); the project's
+own tests in `tests/` load it inert.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cstar_conformance import levels, reporting
+from cstar_conformance.factory import new_run_id
+from cstar_conformance.session import FAMILY, Session, current, set_current
+from cstar_conformance.target import (
+    EXIT_USAGE,
+    EmbeddedReference,
+    PreflightError,
+    Target,
+    Team,
+    check_production,
+    preflight,
+    validate_options,
+)
+
+PROFILES = ("smoke", "gate", "thorough")
+ROOT = Path(__file__).resolve().parents[2]
+SUITES = ROOT / "suites"
+REPORTS = ROOT / "reports"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cstar", "cStar Customers API conformance")
+
+    def add(name: str, env: str | None, help: str, **kw: Any) -> None:
+        default = os.environ.get(env) if env else None
+        group.addoption(name, default=kw.pop("default", default), help=help + (f" [env {env}]" if env else ""),
+                        **kw)
+
+    add("--api-key", "CSTAR_API_KEY", "secret API key of the team under test (sk_test_…)")
+    add("--team-id", "CSTAR_TEAM_ID", "team id (UUID) under test")
+    add("--other-team-id", "CSTAR_OTHER_TEAM_ID", "a second team, for tenant-isolation tests")
+    add("--other-api-key", "CSTAR_OTHER_API_KEY", "secret key of the second team")
+    add("--publishable-key", "CSTAR_PUBLISHABLE_KEY", "publishable key (pk_…) of the team, optional")
+    add("--webhook-public-url", "CSTAR_WEBHOOK_PUBLIC_URL",
+        "public URL that forwards to the suite's webhook receiver (remote targets)")
+    add("--profile", "CSTAR_PROFILE", "smoke | gate | thorough (default gate)", choices=PROFILES)
+    add("--seed", "CSTAR_SEED", "Hypothesis seed (default: fixed for gate, printed)")
+    add("--max-rps", "CSTAR_MAX_RPS", "throttle the suite's own client to N requests per second")
+    group.addoption("--strict", action="store_true", default=False, help="SHOULD findings fail the run")
+    group.addoption("--allow-production", action="store_true", default=False,
+                    help="allow destructive tests against a production host or an sk_live_ key")
+    group.addoption("--reference-fault", action="append", default=[],
+                    help="(self-tests) start the embedded reference with this fault switch; repeatable")
+    group.addoption("--reference-variant", default="clean",
+                    help="(self-tests) embedded reference variant: clean | alt")
+    group.addoption("--cstar-run-id", default=None, help="(internal) run id shared with xdist workers")
+    parser.addini("cstar_reports_dir", "where junit.xml, allure-results and summary.json go", default="reports")
+
+
+def suite_selected(config: pytest.Config) -> bool:
+    """True when this pytest session runs the conformance suites."""
+    for arg in config.args:
+        path = Path(str(arg).split("::")[0])
+        path = (Path(config.invocation_params.dir) / path).resolve()
+        if path == SUITES or SUITES in path.parents:
+            return True
+    return False
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "rule(*ids): the CONTRACT.md rule ids a test checks (see rules.py)")
+    config.addinivalue_line("markers", "needs(*capabilities): other_team, publishable_key, tickets, webhooks")
+    if not suite_selected(config):
+        return
+    reports = Path(config.invocation_params.dir) / config.getini("cstar_reports_dir")
+    if not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(reports / "junit.xml")
+    if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:
+        config.option.allure_report_dir = str(reports / "allure-results")
+        config.option.clean_alluredir = True
+
+
+def _fail_fast(error: PreflightError) -> None:
+    session = current()
+    if session and session.embedded:
+        session.embedded.stop()
+    pytest.exit(f"cstar: {error}", returncode=error.exit_status)
+
+
+def _build_session(config: pytest.Config) -> Session:
+    opt = config.option
+    base_url = config.getoption("base_url", None)
+    validate_options(base_url, opt.api_key, opt.team_id, opt.other_team_id, opt.other_api_key)
+    try:
+        max_rps = float(opt.max_rps or 0)
+        seed = int(opt.seed) if opt.seed not in (None, "") else 20261127
+    except ValueError as exc:
+        raise PreflightError(f"malformed option value: {exc}", EXIT_USAGE) from None
+    embedded = None
+    if base_url:
+        other = Team(opt.other_team_id, opt.other_api_key) if opt.other_team_id else None
+        target = Target(base_url.rstrip("/"), Team(opt.team_id, opt.api_key, opt.publishable_key), other,
+                        webhook_public_url=opt.webhook_public_url, description=base_url)
+    else:
+        embedded = EmbeddedReference(opt.reference_fault, opt.reference_variant)
+        embedded.start()
+        target = embedded.target(opt.webhook_public_url)
+    session = Session(target=target, run_id=opt.cstar_run_id or new_run_id(), strict=opt.strict,
+                      profile=opt.profile or "gate", seed=seed, allow_production=opt.allow_production,
+                      embedded=embedded)
+    session.throttle.__init__(max_rps)  # type: ignore[misc]
+    return session
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if not suite_selected(config):
+        return
+    try:
+        if _is_worker(config):
+            # The controller started the target and ran the preflight; it passed us the options.
+            set_current(_build_session(config))
+            return
+        state = _build_session(config)
+        set_current(state)
+        check_production(state.target, state.allow_production)
+        preflight(state.target)
+    except PreflightError as error:
+        _fail_fast(error)
+        return
+    # xdist workers receive config.option: hand them the running target and the run id.
+    config.option.cstar_run_id = state.run_id
+    if state.embedded:
+        t = state.target
+        config.option.base_url = t.base_url
+        config.option.api_key, config.option.team_id = t.team.api_key, t.team.id
+        config.option.publishable_key = t.team.publishable_key
+        if t.other_team:
+            config.option.other_team_id, config.option.other_api_key = t.other_team.id, t.other_team.api_key
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = current()
+    if state is None:
+        return []
+    return [f"cstar target: {state.target.description} — run {state.run_id}, profile {state.profile}, "
+            f"seed {state.seed}{', strict' if state.strict else ''}"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if current() is None:
+        return
+    for item in items:
+        try:
+            levels.grade_of(item)
+        except KeyError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    state = current()
+    token = FAMILY.set(item.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+                       if getattr(item, "module", None) else "other")
+    if state is not None:
+        state.exchanges.clear()
+        item.stash[_REQUESTS_AT_START] = state.stats.total
+        item.stash[_429_AT_START] = state.stats.rate_limited
+        item.stash[_STARTED] = time.monotonic()
+    try:
+        yield
+    finally:
+        FAMILY.reset(token)
+
+
+_REQUESTS_AT_START = pytest.StashKey[int]()
+_429_AT_START = pytest.StashKey[int]()
+_STARTED = pytest.StashKey[float]()
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Grade the outcome by the test's rule level; attach the evidence; note requests and time."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    state = current()
+    if state is None:
+        return
+    grade = levels.grade_of(item)
+    if report.when == "call":
+        reporting.attach_exchanges(state.exchanges, state.masker)
+        reporting.label_test(grade)
+    if report.failed and report.when == "call" and levels.is_finding(grade.level, state.strict):
+        report.outcome = "skipped"
+        report.wasxfail = f"{reporting.FINDING_PREFIX} [{', '.join(grade.ids)}]: {reporting.short_message(report)}"
+    report.user_properties += [
+        ("rules", ",".join(grade.ids)),
+        ("level", grade.level.value if grade.level else ""),
+        ("requests", state.stats.total - item.stash.get(_REQUESTS_AT_START, state.stats.total)),
+        ("seconds", round(time.monotonic() - item.stash.get(_STARTED, time.monotonic()), 3)),
+        ("rate_limited", state.stats.rate_limited - item.stash.get(_429_AT_START, state.stats.rate_limited)),
+    ]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Runs where results are gathered (the controller under xdist): one verdict per test."""
+    state = current()
+    if state is not None:
+        reporting.collect(state, report)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = current()
+    if state is None or _is_worker(config):
+        return
+    reporting.terminal_summary(terminalreporter, state, config)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = current()
+    if state is None:
+        return
+    if not _is_worker(session.config):
+        reports = Path(session.config.invocation_params.dir) / session.config.getini("cstar_reports_dir")
+        reporting.write_summary(state, reports / "summary.json", exitstatus)
+        if state.embedded:
+            state.embedded.stop()
+    set_current(None)
+    sys.stdout.flush()

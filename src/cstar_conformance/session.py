@@ -1,0 +1,59 @@
+"""The state of one conformance run: target, run id, request stats, secrets to mask, findings.
+
+One Session exists per pytest process; `current()` gives it to code that runs at import time
+(the Schemathesis module builds its tests from the spec and the target's team id).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from cstar_conformance.client import ApiClient, Exchange, Masker, RequestStats, Throttle
+from cstar_conformance.target import EmbeddedReference, Target
+
+FAMILY: contextvars.ContextVar[str] = contextvars.ContextVar("family", default="setup")
+
+
+@dataclass
+class Session:
+    target: Target
+    run_id: str
+    strict: bool = False
+    profile: str = "gate"
+    seed: int = 0
+    allow_production: bool = False
+    stats: RequestStats = field(default_factory=RequestStats)
+    masker: Masker = field(default_factory=Masker)
+    throttle: Throttle = field(default_factory=Throttle)
+    embedded: EmbeddedReference | None = None
+    started: float = field(default_factory=time.monotonic)
+    exchanges: list[Exchange] = field(default_factory=list)  # of the current test, for its report
+    results: list[dict[str, Any]] = field(default_factory=list)  # one verdict per check (reporting)
+    remote_requests: int = 0  # requests counted by xdist workers
+    remote_rate_limited: int = 0
+
+    def __post_init__(self) -> None:
+        for secret in self.target.secrets():
+            self.masker.add(secret)
+
+    def client(self, api_key: str | None, team_id: str | None = None) -> ApiClient:
+        return ApiClient(
+            self.target.base_url, team_id or self.target.team.id, api_key,
+            stats=self.stats, masker=self.masker, throttle=self.throttle,
+            on_exchange=self.exchanges.append, family=FAMILY.get,
+        )
+
+
+_current: Session | None = None
+
+
+def current() -> Session | None:
+    return _current
+
+
+def set_current(session: Session | None) -> None:
+    global _current
+    _current = session

@@ -1,0 +1,113 @@
+"""The suite's webhook receiver and the X-Signature verifier (CONTRACT §5)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+SIGNATURE_TOLERANCE = 300  # seconds
+
+
+@dataclass(frozen=True)
+class Delivery:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: float  # time.time()
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+def verify_signature(secret: str, header: str | None, body: bytes, now: float | None = None,
+                     tolerance: int = SIGNATURE_TOLERANCE) -> str | None:
+    """None if `header` is a valid `t=…,v1=…` signature of `body`, else the reason it is not."""
+    if not header:
+        return "no X-Signature header"
+    parts: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    if "t" not in parts or "v1" not in parts:
+        return f"X-Signature {header!r} is not of the form t=<seconds>,v1=<hex>"
+    try:
+        stamp = int(parts["t"][0])
+    except ValueError:
+        return f"X-Signature timestamp {parts['t'][0]!r} is not an integer"
+    if abs((now or time.time()) - stamp) > tolerance:
+        return f"X-Signature timestamp {stamp} is more than {tolerance} s from now"
+    expected = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, candidate) for candidate in parts["v1"]):
+        return "X-Signature v1 does not match HMAC-SHA256(secret, \"<t>.<raw body>\")"
+    return None
+
+
+class Receiver:
+    """A loopback HTTP server that accepts every POST under it and records it."""
+
+    def __init__(self, host: str = "127.0.0.1", public_url: str | None = None) -> None:
+        self.server = HTTPServer(host=host, port=0)
+        self.public_url = public_url
+        self._deliveries: list[Delivery] = []
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+
+    def start(self) -> Receiver:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.server.expect_request(_any_path()).respond_with_handler(self._handle)
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        if self.server.is_running():
+            self.server.stop()
+
+    def url(self, path: str) -> str:
+        base = self.public_url.rstrip("/") if self.public_url else f"http://127.0.0.1:{self.server.port}"
+        return f"{base}{path}"
+
+    def _handle(self, request: Request) -> Response:
+        delivery = Delivery(request.path, dict(request.headers.items()), request.get_data(), time.time())
+        with self._cond:
+            self._deliveries.append(delivery)
+            self._cond.notify_all()
+        return Response("ok", status=200)
+
+    def deliveries(self, path: str) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self._deliveries if d.path == path]
+
+    def wait_for(self, path: str, predicate: Any, timeout: float) -> Delivery | None:
+        """The first delivery to `path` matching `predicate`, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for delivery in self._deliveries:
+                    if delivery.path == path and predicate(delivery):
+                        return delivery
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+
+
+def _any_path() -> Any:
+    import re
+
+    return re.compile(r".*")
