@@ -47,7 +47,6 @@ def config_for(session: Session | None) -> SchemathesisConfig:
         "generation": {"max-examples": profile["max_examples"], "deterministic": False},
         "phases": {
             "coverage": {"unexpected-methods": []},
-            "stateful": {"enabled": False},
         },
         "checks": {name: {"enabled": False} for name in EXCLUDED_CHECKS},
         "operations": [

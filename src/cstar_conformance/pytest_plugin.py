@@ -52,7 +52,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--profile", "CSTAR_PROFILE", "smoke | gate | thorough (default gate)", choices=PROFILES)
     add("--seed", "CSTAR_SEED", "Hypothesis seed (default: fixed for gate, printed)")
     add("--max-rps", "CSTAR_MAX_RPS", "throttle the suite's own client to N requests per second")
-    group.addoption("--strict", action="store_true", default=False, help="SHOULD findings fail the run")
     group.addoption("--allow-production", action="store_true", default=False,
                     help="allow destructive tests against a production host or an sk_live_ key")
     group.addoption("--reference-fault", action="append", default=[],
@@ -91,16 +90,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.clean_alluredir = True
 
 
-def _fail_fast(error: PreflightError) -> None:
-    session = current()
-    if session and session.embedded:
-        session.embedded.stop()
-    pytest.exit(f"cstar: {error}", returncode=error.exit_status)
-
-
 def _build_session(config: pytest.Config) -> Session:
     opt = config.option
-    base_url = config.getoption("base_url", None)
+    base_url = config.getoption("base_url", None) or None
     validate_options(base_url, opt.api_key, opt.team_id, opt.other_team_id, opt.other_api_key)
     try:
         max_rps = float(opt.max_rps or 0)
@@ -124,22 +116,23 @@ def _build_session(config: pytest.Config) -> Session:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    config = session.config
-    if not suite_selected(config):
-        return
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """Start the target and run the preflight before pytest starts its session, so that a dead URL,
+    a refused key or a malformed option ends the run at once with one line and its own status."""
+    if not suite_selected(config) or _is_worker(config) or config.option.help or config.option.version:
+        return None
     try:
-        if _is_worker(config):
-            # The controller started the target and ran the preflight; it passed us the options.
-            set_current(_build_session(config))
-            return
         state = _build_session(config)
         set_current(state)
         check_production(state.target, state.allow_production)
         preflight(state.target)
     except PreflightError as error:
-        _fail_fast(error)
-        return
+        state = current()
+        if state and state.embedded:
+            state.embedded.stop()
+        set_current(None)
+        sys.stderr.write(f"cstar: {error}\n")
+        return error.exit_status
     # xdist workers receive config.option: hand them the running target and the run id.
     config.option.cstar_run_id = state.run_id
     if state.embedded:
@@ -149,6 +142,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         config.option.publishable_key = t.team.publishable_key
         if t.other_team:
             config.option.other_team_id, config.option.other_api_key = t.other_team.id, t.other_team.api_key
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if suite_selected(config) and _is_worker(config):
+        # The controller started the target and ran the preflight; it passed us the options.
+        set_current(_build_session(config))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -230,12 +232,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = current()
-    if state is None:
-        return
-    if not _is_worker(session.config):
+    if state is not None and not _is_worker(session.config):
         reports = Path(session.config.invocation_params.dir) / session.config.getini("cstar_reports_dir")
         reporting.write_summary(state, reports / "summary.json", exitstatus)
-        if state.embedded:
-            state.embedded.stop()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = current()
+    if state is not None and state.embedded:
+        state.embedded.stop()
     set_current(None)
-    sys.stdout.flush()

@@ -1,0 +1,122 @@
+"""§1 auth and tenant isolation: every customer operation × every wrong credential gets the
+contract's status — and never the other team's data, in the body as well as the code."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from cstar_conformance import expect
+from cstar_conformance.client import ApiClient
+from cstar_conformance.factory import DataFactory
+
+OPERATIONS = ["list", "create", "get", "patch", "delete"]
+WRITES = ["create", "patch", "delete"]
+
+
+@pytest.fixture(scope="module")
+def victim(factory: DataFactory) -> dict[str, Any]:
+    """A customer of the team under test that no wrong credential may read or change."""
+    return factory.create_customer("victim", notes="must not change", tags=["auth-matrix", factory.tag])
+
+
+def call(api: ApiClient, operation: str, customer: dict[str, Any], factory: DataFactory) -> Any:
+    path = f"/customers/{customer['id']}"
+    if operation == "list":
+        return api.get("/customers", params={"search": customer["email"]})
+    if operation == "create":
+        return factory.post_customer(factory.customer_body("intruder"), api)
+    if operation == "get":
+        return api.get(path)
+    if operation == "patch":
+        return api.patch(path, {"notes": "changed by an intruder"})
+    return api.delete(path)
+
+
+def assert_no_leak(response: Any, customer: dict[str, Any]) -> None:
+    for secret_value in (customer["id"], customer["email"]):
+        assert secret_value not in response.text, (
+            f"[AUTH-CROSS-TEAM] the response carries the protected customer's data: {expect.describe(response)}")
+
+
+WRONG_KEYS = {
+    "no key": None,
+    "malformed header": "Token abc",
+    "bearer without a key": "Bearer",
+    "unknown key": "Bearer sk_test_" + secrets.token_urlsafe(24),
+}
+
+
+@pytest.mark.rule("AUTH-401", "ENV-ERROR")
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("credential", list(WRONG_KEYS))
+def test_missing_malformed_or_unknown_key_is_401(api: ApiClient, factory: DataFactory, victim: dict[str, Any],
+                                                  operation: str, credential: str) -> None:
+    header = WRONG_KEYS[credential]
+    anonymous = api.with_key(None)
+    headers = {"Authorization": header} if header is not None else {}
+    path = f"/customers/{victim['id']}"
+    if operation == "list":
+        response = anonymous.get("/customers", headers=headers)
+    elif operation == "create":
+        response = factory.post_customer(factory.customer_body("anon"), anonymous, headers=headers)
+    elif operation == "get":
+        response = anonymous.get(path, headers=headers)
+    elif operation == "patch":
+        response = anonymous.patch(path, {"notes": "changed without a key"}, headers=headers)
+    else:
+        response = anonymous.delete(path, headers=headers)
+    expect.error(response, (401,))
+    assert_no_leak(response, victim)
+
+
+@pytest.mark.rule("AUTH-CROSS-TEAM", "ENV-ERROR")
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_other_teams_key_on_this_team_is_403_or_404_without_data(
+        api: ApiClient, other_api: ApiClient, factory: DataFactory, victim: dict[str, Any], operation: str) -> None:
+    intruder = other_api.with_key(other_api.api_key, api.team_id)  # B's key, A's path
+    response = call(intruder, operation, victim, factory)
+    expect.error(response, (403, 404))
+    assert_no_leak(response, victim)
+
+
+@pytest.mark.rule("AUTH-CROSS-TEAM")
+@pytest.mark.parametrize("operation", ["get", "patch", "delete"])
+def test_other_team_cannot_reach_a_customer_by_id_through_its_own_path(
+        other_api: ApiClient, factory: DataFactory, victim: dict[str, Any], operation: str) -> None:
+    response = call(other_api, operation, victim, factory)  # B's key, B's path, A's customer id
+    expect.error(response, (403, 404))
+    assert_no_leak(response, victim)
+
+
+@pytest.mark.rule("PK-READ-ONLY")
+@pytest.mark.parametrize("operation", WRITES)
+def test_publishable_key_cannot_write(publishable_api: ApiClient, factory: DataFactory, victim: dict[str, Any],
+                                      operation: str) -> None:
+    response = call(publishable_api, operation, victim, factory)
+    expect.error(response, (403,))
+
+
+@pytest.mark.rule("PK-READ-ONLY")
+def test_publishable_key_can_read(publishable_api: ApiClient, victim: dict[str, Any]) -> None:
+    got = expect.success(publishable_api.get(f"/customers/{victim['id']}"))
+    assert got["id"] == victim["id"]
+
+
+@pytest.mark.rule("AUTH-401", "AUTH-CROSS-TEAM", "PK-READ-ONLY")
+def test_refused_writes_left_the_customer_unchanged(api: ApiClient, victim: dict[str, Any]) -> None:
+    """Runs after the matrix (file order): every refused PATCH/DELETE must have changed nothing."""
+    got = expect.success(api.get(f"/customers/{victim['id']}"))
+    diffs = expect.same_customer(got, victim)
+    assert not diffs, f"a refused request changed the customer: {diffs}"
+
+
+@pytest.mark.rule("AUTH-401", "AUTH-CROSS-TEAM", "PK-READ-ONLY")
+def test_refused_creates_created_nothing(api: ApiClient, factory: DataFactory) -> None:
+    for label in ("intruder", "anon"):
+        marker = f"{factory.run_id}-{label}-"
+        data, pagination = expect.listing(api.get("/customers", params={"search": marker, "pageSize": 100}))
+        leaked = [c["email"] for c in data if marker in c["email"]]
+        assert not leaked, f"refused creates made customers: {leaked}"
