@@ -22,6 +22,7 @@ class Delivery:
     headers: dict[str, str]
     body: bytes
     received_at: float  # time.time()
+    method: str = "POST"
 
     def json(self) -> Any:
         import json
@@ -46,14 +47,20 @@ def verify_signature(secret: str, header: str | None, body: bytes, now: float | 
         parts.setdefault(key, []).append(value)
     if "t" not in parts or "v1" not in parts:
         return f"X-Signature {header!r} is not of the form t=<seconds>,v1=<hex>"
-    try:
-        stamp = int(parts["t"][0])
-    except ValueError:
-        return f"X-Signature timestamp {parts['t'][0]!r} is not an integer"
-    if abs((now or time.time()) - stamp) > tolerance:
-        return f"X-Signature timestamp {stamp} is more than {tolerance} s from now"
-    expected = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(expected, candidate) for candidate in parts["v1"]):
+    if len(parts["t"]) != 1:
+        return f"X-Signature {header!r} carries more than one t="
+    raw_stamp = parts["t"][0].strip()
+    if not raw_stamp.isascii() or not raw_stamp.isdigit():
+        return f"X-Signature timestamp {raw_stamp!r} is not an integer number of seconds"
+    stamp = int(raw_stamp)
+    reference = time.time() if now is None else now
+    if abs(reference - stamp) > tolerance:
+        return (f"X-Signature timestamp {stamp} is {reference - stamp:+.0f} s from now (more than {tolerance} s; "
+                "t must be unix seconds)")
+    expected = hmac.new(secret.encode(), f"{raw_stamp}.".encode() + body, hashlib.sha256).hexdigest().encode()
+    # v1 values are compared as bytes: a header may carry non-ASCII text, which compare_digest refuses on str
+    candidates = [value.strip().lower().encode("utf-8", "replace") for value in parts["v1"]]
+    if not any(hmac.compare_digest(expected, candidate) for candidate in candidates):
         return "X-Signature v1 does not match HMAC-SHA256(secret, \"<t>.<raw body>\")"
     return None
 
@@ -83,7 +90,8 @@ class Receiver:
         return f"{base}{path}"
 
     def _handle(self, request: Request) -> Response:
-        delivery = Delivery(request.path, dict(request.headers.items()), request.get_data(), time.time())
+        delivery = Delivery(request.path, dict(request.headers.items()), request.get_data(), time.time(),
+                            request.method)
         with self._cond:
             self._deliveries.append(delivery)
             self._cond.notify_all()

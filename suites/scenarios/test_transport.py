@@ -16,14 +16,18 @@ def own(factory: DataFactory) -> dict[str, Any]:
     return factory.create_customer("transport")
 
 
+def assert_405_with_allow_or_404(response: Any) -> None:
+    assert response.status_code in (404, 405), f"[UNKNOWN-METHOD] expected 405 or 404: {expect.describe(response)}"
+    if response.status_code == 405:
+        assert response.headers.get("allow"), f"[UNKNOWN-METHOD] 405 without Allow: {expect.describe(response)}"
+
+
 @pytest.mark.rule("UNKNOWN-METHOD")
 @pytest.mark.parametrize("method", ["PUT", "TRACE"])
 def test_undefined_method_on_a_customer_is_405_with_allow_or_404(api: ApiClient, own: dict[str, Any],
                                                                   method: str) -> None:
     response = api.request(method, f"/customers/{own['id']}", json_body={"name": "Replaced by PUT"})
-    assert response.status_code in (404, 405), f"[UNKNOWN-METHOD] expected 405 or 404: {expect.describe(response)}"
-    if response.status_code == 405:
-        assert response.headers.get("allow"), f"[UNKNOWN-METHOD] 405 without an Allow header: {expect.describe(response)}"
+    assert_405_with_allow_or_404(response)
     got = expect.success(api.get(f"/customers/{own['id']}"))
     assert got["name"] == own["name"], f"[UNKNOWN-METHOD] {method} changed the customer: {got['name']!r}"
 
@@ -31,9 +35,7 @@ def test_undefined_method_on_a_customer_is_405_with_allow_or_404(api: ApiClient,
 @pytest.mark.rule("UNKNOWN-METHOD")
 def test_undefined_method_on_the_collection_is_405_with_allow_or_404(api: ApiClient) -> None:
     response = api.request("PUT", "/customers", json_body=[])
-    assert response.status_code in (404, 405), f"[UNKNOWN-METHOD] expected 405 or 404: {expect.describe(response)}"
-    if response.status_code == 405:
-        assert response.headers.get("allow"), f"[UNKNOWN-METHOD] 405 without an Allow header: {expect.describe(response)}"
+    assert_405_with_allow_or_404(response)
 
 
 MALFORMED_BODIES = {
