@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments, e.g. make conformance ARGS="--strict -k pagination"
 ARGS ?=
 
-.PHONY: setup conformance test lint clean
+.PHONY: setup conformance test lint mutants clean
 
 setup: $(STAMP)
 
@@ -23,9 +23,14 @@ conformance: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# The project's own tests: unit tests, the reference, and the suite against faulty references.
+# The project's own tests (unit, reference, the suite run as users run it), then the mutation run.
 test: $(STAMP) lint
 	$(BIN)/pytest tests -p no:cacheprovider $(ARGS)
+	$(BIN)/python -m cstar_conformance.mutants
+
+# The suite against the clean reference, the legal-variation mode and every fault switch.
+mutants: $(STAMP)
+	$(BIN)/python -m cstar_conformance.mutants $(ARGS)
 
 clean:
 	rm -rf reports/junit.xml reports/allure-results reports/summary.json reports/html
