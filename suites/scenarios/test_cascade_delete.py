@@ -1,0 +1,172 @@
+"""§3 Delete and §4 Tickets: delete answers, the customer is gone everywhere, its tickets go with it;
+tickets count on their customer and only a customer of the team can get one.
+
+One dataset for the module: a customer that gets deleted (with two tickets) and one that stays (with
+one ticket). A target without the Tickets API gets the ticket tests skipped, never passed."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from cstar_conformance import expect
+from cstar_conformance.client import ApiClient
+from cstar_conformance.factory import DataFactory
+
+BAD_CUSTOMER = (400, 404, 422)
+
+
+@dataclass
+class Tickets:
+    missing: str | None = None  # the skip reason when the target has no Tickets API
+    doomed: list[httpx.Response] = field(default_factory=list)  # creates for the customer that gets deleted
+    kept: list[httpx.Response] = field(default_factory=list)  # creates for the customer that stays
+    doomed_after: httpx.Response | None = None  # GET of the doomed customer after its tickets
+
+    def require(self) -> None:
+        if self.missing:
+            pytest.skip(self.missing)
+
+
+@pytest.fixture(scope="module")
+def doomed(factory: DataFactory) -> dict[str, Any]:
+    return factory.create_customer("doomed")
+
+
+@pytest.fixture(scope="module")
+def keeper(factory: DataFactory) -> dict[str, Any]:
+    return factory.create_customer("keeper")
+
+
+@pytest.fixture(scope="module")
+def tickets(api: ApiClient, factory: DataFactory, doomed: dict[str, Any], keeper: dict[str, Any]) -> Tickets:
+    """Two tickets for `doomed`, one for `keeper`; detects a target without the Tickets API."""
+    first = factory.create_ticket(doomed["id"])
+    if first.status_code in (404, 405):
+        probe = api.get("/tickets", params={"customerId": doomed["id"]})
+        if probe.status_code in (404, 405):
+            return Tickets(missing=f"the target has no Tickets API (POST /tickets → {first.status_code}, "
+                                   f"GET /tickets → {probe.status_code})")
+    made = Tickets(doomed=[first, factory.create_ticket(doomed["id"])], kept=[factory.create_ticket(keeper["id"])])
+    made.doomed_after = api.get(f"/customers/{doomed['id']}")
+    return made
+
+
+def ticket_ids(responses: list[httpx.Response], rule: str) -> list[str]:
+    ids = []
+    for response in responses:
+        assert response.status_code in (200, 201), (
+            f"[{rule}] set-up: creating a ticket for a customer of the team failed: {expect.describe(response)}")
+        ids.append(expect.success(response, (200, 201))["id"])
+    return ids
+
+
+@pytest.fixture(scope="module")
+def deletion(api: ApiClient, factory: DataFactory, doomed: dict[str, Any], tickets: Tickets) -> httpx.Response:
+    """Deletes `doomed` once its tickets exist (the tickets fixture never skips)."""
+    response = api.delete(f"/customers/{doomed['id']}")
+    if response.status_code in (200, 204):
+        factory.forget("customer", doomed["id"])
+    return response
+
+
+def require_deleted(deletion: httpx.Response, rule: str) -> None:
+    assert 200 <= deletion.status_code < 300, (
+        f"[{rule}] set-up: deleting the customer failed: {expect.describe(deletion)}")
+
+
+@pytest.mark.rule("TICKET-COUNT")
+def test_two_new_tickets_raise_ticket_count_by_two(doomed: dict[str, Any], tickets: Tickets) -> None:
+    tickets.require()
+    ticket_ids(tickets.doomed, "TICKET-COUNT")
+    assert tickets.doomed_after is not None
+    got = expect.success(tickets.doomed_after)
+    want = doomed["ticketCount"] + 2
+    assert got.get("ticketCount") == want, (
+        f"[TICKET-COUNT] after 2 tickets ticketCount must be {want} (was {doomed['ticketCount']}): "
+        f"{expect.describe(tickets.doomed_after)}")
+
+
+def assert_no_ticket_for(api: ApiClient, customer_id: str, rule: str) -> None:
+    response = api.get("/tickets", params={"customerId": customer_id})
+    data, pagination = expect.listing(response)
+    leaked = [t.get("id") for t in data if isinstance(t, dict) and t.get("customerId") == customer_id]
+    assert not leaked and pagination["total"] == 0, (
+        f"[{rule}] a ticket was created for a customer that is not the team's: {expect.describe(response)}")
+
+
+@pytest.mark.rule("TICKET-BAD-CUSTOMER")
+def test_ticket_for_an_unknown_customer_is_refused(api: ApiClient, factory: DataFactory, tickets: Tickets) -> None:
+    tickets.require()
+    stranger = str(uuid.uuid4())
+    response = factory.create_ticket(stranger)
+    assert response.status_code in BAD_CUSTOMER, (
+        f"[TICKET-BAD-CUSTOMER] a ticket for an unknown customer must get 400/404/422: {expect.describe(response)}")
+    assert_no_ticket_for(api, stranger, "TICKET-BAD-CUSTOMER")
+
+
+@pytest.mark.rule("TICKET-BAD-CUSTOMER")
+def test_ticket_for_another_teams_customer_is_refused(api: ApiClient, other_api: ApiClient, factory: DataFactory,
+                                                      tickets: Tickets) -> None:
+    tickets.require()
+    foreign = factory.create_customer("foreign", api=other_api)
+    response = factory.create_ticket(foreign["id"])  # this team's path and key, the other team's customer
+    assert response.status_code in BAD_CUSTOMER, (
+        f"[TICKET-BAD-CUSTOMER] a ticket for another team's customer must get 400/404/422: "
+        f"{expect.describe(response)}")
+    assert_no_ticket_for(api, foreign["id"], "TICKET-BAD-CUSTOMER")
+
+
+@pytest.mark.rule("DELETE-STATUS")
+def test_delete_answers_200_with_json_or_204_without_body(deletion: httpx.Response) -> None:
+    if deletion.status_code == 204:
+        assert deletion.content == b"", f"[DELETE-STATUS] 204 must have no body: {expect.describe(deletion)}"
+    else:
+        assert deletion.status_code == 200, f"[DELETE-STATUS] expected 200 or 204: {expect.describe(deletion)}"
+        expect.success(deletion)
+
+
+@pytest.mark.rule("DELETE-GONE")
+def test_deleted_customer_is_404_and_gone_from_lists(api: ApiClient, doomed: dict[str, Any],
+                                                     deletion: httpx.Response) -> None:
+    require_deleted(deletion, "DELETE-GONE")
+    path = f"/customers/{doomed['id']}"
+    problems = []
+    for response in (api.get(path), api.patch(path, {"notes": "after delete"}), api.delete(path)):
+        if response.status_code != 404:
+            problems.append(f"expected 404: {expect.describe(response)}")
+    listed = api.get("/customers", params={"search": doomed["email"]})
+    data, pagination = expect.listing(listed)
+    if any(c.get("id") == doomed["id"] for c in data) or pagination["total"] != 0:
+        problems.append(f"still in the list or its total: {expect.describe(listed)}")
+    assert not problems, "[DELETE-GONE] " + "; ".join(problems)
+
+
+@pytest.mark.rule("DELETE-CASCADE")
+def test_delete_removes_the_customers_tickets_only(api: ApiClient, factory: DataFactory, doomed: dict[str, Any],
+                                                   keeper: dict[str, Any], tickets: Tickets,
+                                                   deletion: httpx.Response) -> None:
+    tickets.require()
+    doomed_ids = ticket_ids(tickets.doomed, "DELETE-CASCADE")
+    kept_ids = ticket_ids(tickets.kept, "DELETE-CASCADE")
+    require_deleted(deletion, "DELETE-CASCADE")
+    problems = []
+    for ticket_id in doomed_ids:
+        response = api.get(f"/tickets/{ticket_id}")
+        if response.status_code == 404:
+            factory.forget("ticket", ticket_id)
+        else:
+            problems.append(f"the deleted customer's ticket must be 404: {expect.describe(response)}")
+    listed = api.get("/tickets", params={"customerId": doomed["id"]})
+    data, pagination = expect.listing(listed)
+    if any(t.get("id") in doomed_ids for t in data) or pagination["total"] != 0:
+        problems.append(f"the deleted customer's tickets are still listed: {expect.describe(listed)}")
+    for ticket_id in kept_ids:
+        response = api.get(f"/tickets/{ticket_id}")
+        if response.status_code != 200 or expect.success(response).get("customerId") != keeper["id"]:
+            problems.append(f"another customer's ticket was touched: {expect.describe(response)}")
+    assert not problems, "[DELETE-CASCADE] " + "; ".join(problems)
