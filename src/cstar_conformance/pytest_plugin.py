@@ -119,7 +119,8 @@ def _build_session(config: pytest.Config) -> Session:
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """Start the target and run the preflight before pytest starts its session, so that a dead URL,
     a refused key or a malformed option ends the run at once with one line and its own status."""
-    if not suite_selected(config) or _is_worker(config) or config.option.help or config.option.version:
+    if (not suite_selected(config) or _is_worker(config) or config.option.help or config.option.version
+            or config.option.collectonly):
         return None
     try:
         state = _build_session(config)
