@@ -1,0 +1,284 @@
+"""§2 the customer object and §3 Create / Get: defaults, shape, validation, round-trips, GET equality."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from cstar_conformance import expect
+from cstar_conformance.client import ApiClient
+from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
+
+SUCCESS_2XX = tuple(range(200, 300))
+
+
+def _created(response: httpx.Response, rule: str) -> dict[str, Any]:
+    """A 2xx success envelope around a customer of the contract's shape."""
+    assert 200 <= response.status_code < 300, f"[{rule}] create must answer 2xx: {expect.describe(response)}"
+    data = expect.success(response, SUCCESS_2XX)
+    return expect.customer(data)
+
+
+# ------------------------------------------------------------------ create: status, shape, defaults
+
+
+@pytest.fixture(scope="module")
+def minimal(factory: DataFactory) -> tuple[dict[str, Any], httpx.Response]:
+    """A create with only name and email: every other field must take its default."""
+    body = factory.customer_body("minimal")
+    return body, factory.post_customer(body)
+
+
+@pytest.mark.rule("CREATE-2XX", "CUSTOMER-SHAPE", "ENV-SUCCESS")
+def test_create_answers_2xx_with_the_full_customer(minimal: tuple[dict[str, Any], httpx.Response]) -> None:
+    body, response = minimal
+    customer = _created(response, "CREATE-2XX")
+    assert customer["name"] == body["name"] and customer["email"] == body["email"], (
+        f"[CREATE-2XX] the created customer does not carry the name/email sent: {expect.describe(response)}")
+
+
+@pytest.mark.rule("CREATE-201")
+def test_create_answers_201(minimal: tuple[dict[str, Any], httpx.Response]) -> None:
+    _, response = minimal
+    assert response.status_code == 201, f"[CREATE-201] create should answer 201: {expect.describe(response)}"
+
+
+@pytest.mark.rule("CREATE-DEFAULTS")
+def test_create_applies_the_contract_defaults(minimal: tuple[dict[str, Any], httpx.Response]) -> None:
+    _, response = minimal
+    data = expect.success(response, SUCCESS_2XX)
+    assert isinstance(data, dict), f"[CREATE-DEFAULTS] no customer in the response: {expect.describe(response)}"
+    wanted = {"status": "active", "sentiment": "neutral", "tags": [], "customFields": {}, "ticketCount": 0}
+    wrong = {k: data.get(k, "<missing>") for k, v in wanted.items() if data.get(k, "<missing>") != v}
+    if "notes" not in data or data["notes"] not in (None, ""):
+        wrong["notes"] = data.get("notes", "<missing>")
+    assert not wrong, (f"[CREATE-DEFAULTS] defaults not applied (want {wanted}, notes null or \"\"); "
+                       f"got {wrong}: {expect.describe(response)}")
+
+
+@pytest.mark.rule("CUSTOMER-SHAPE")
+def test_created_and_fetched_customer_have_the_contract_shape(
+        api: ApiClient, factory: DataFactory) -> None:
+    customer = factory.create_customer("shape", status="inactive", sentiment="angry", notes="shape check",
+                                       tags=[factory.tag, "vip"])
+    expect.customer(customer)
+    response = api.get(f"/customers/{customer['id']}")
+    expect.customer(expect.success(response))
+
+
+# ------------------------------------------------------------------ get
+
+
+@pytest.mark.rule("GET-EQUALS", "ENV-SUCCESS")
+def test_get_returns_the_customer_as_create_returned_it(
+        api: ApiClient, minimal: tuple[dict[str, Any], httpx.Response]) -> None:
+    _, created = minimal
+    customer = _created(created, "GET-EQUALS")
+    response = api.get(f"/customers/{customer['id']}")
+    got = expect.customer(expect.success(response))
+    diffs = expect.same_customer(got, customer)
+    assert not diffs, f"[GET-EQUALS] GET differs from what create returned: {diffs}: {expect.describe(response)}"
+
+
+@pytest.mark.rule("GET-EQUALS", "ENV-SUCCESS")
+def test_get_returns_the_customer_as_patch_returned_it(api: ApiClient, factory: DataFactory) -> None:
+    customer = factory.create_customer("getpatch", notes="before")
+    path = f"/customers/{customer['id']}"
+    first_read = api.get(path)  # read once before the PATCH, so a cache that PATCH forgets would show
+    diffs = expect.same_customer(expect.success(first_read), customer)
+    assert not diffs, f"[GET-EQUALS] GET differs from what create returned: {diffs}: {expect.describe(first_read)}"
+    patched = expect.success(api.patch(path, {"notes": "after", "sentiment": "happy", "tags": ["patched"]}))
+    response = api.get(path)
+    got = expect.customer(expect.success(response))
+    diffs = expect.same_customer(got, patched)
+    assert not diffs, f"[GET-EQUALS] GET differs from what PATCH returned: {diffs}: {expect.describe(response)}"
+
+
+@pytest.mark.rule("GET-UNKNOWN-404", "ENV-ERROR")
+def test_get_of_an_unknown_uuid_is_404_with_the_error_envelope(api: ApiClient) -> None:
+    response = api.get(f"/customers/{uuid.uuid4()}")
+    assert response.status_code == 404, f"[GET-UNKNOWN-404] expected 404: {expect.describe(response)}"
+    expect.error(response, (404,))
+
+
+@pytest.mark.rule("GET-MALFORMED-ID", "NO-5XX", "ENV-ERROR")
+@pytest.mark.parametrize("raw_id", ["not-a-uuid", "12345", f"{uuid.UUID(int=7)}x"])
+def test_get_of_a_malformed_id_is_404_or_400_never_5xx(api: ApiClient, raw_id: str) -> None:
+    response = api.get(f"/customers/{raw_id}")
+    expect.no_server_error(response)
+    assert response.status_code in (400, 404), (
+        f"[GET-MALFORMED-ID] a malformed id must be 404 or 400: {expect.describe(response)}")
+    expect.error(response, (400, 404))
+
+
+# ------------------------------------------------------------------ create validation
+
+
+_OMIT = object()
+
+
+def _invalid_bodies(token: str) -> dict[str, Any]:
+    def body(kind: str, **fields: Any) -> dict[str, Any]:
+        made: dict[str, Any] = {"name": f"Invalid {token} {kind}", "email": f"{token}-{kind}@{EMAIL_DOMAIN}"}
+        made.update(fields)
+        return {k: v for k, v in made.items() if v is not _OMIT}
+
+    return {
+        "missing name": body("noname", name=_OMIT),
+        "missing email": body("noemail", email=_OMIT),
+        "empty name": body("emptyname", name=""),
+        "invalid email": body("bademail", email=f"{token}-bademail.{EMAIL_DOMAIN}"),
+        "unknown status": body("status", status="archived"),
+        "unknown sentiment": body("sentiment", sentiment="ecstatic"),
+        "name is a number": body("name123", name=123),
+        "email is a number": body("email123", email=123),
+        "tags is a string": body("tagsstr", tags="x"),
+        "tags holds a number": body("tagsnum", tags=[1]),
+        "customFields is an array": body("cfarray", customFields=[]),
+        "notes is a number": body("notes5", notes=5),
+        "body is an array": [body("array")],
+        "body is a number": 42,
+    }
+
+
+@pytest.fixture(scope="module")
+def invalid_attempts(factory: DataFactory) -> tuple[str, dict[str, httpx.Response]]:
+    """Every invalid create, sent once; the tests below judge the answers."""
+    token = factory.unique("refused") + "x"  # the "x" ends it: "-refused-7x" is no prefix of "-refused-70x"
+    responses = {}
+    for kind, body in _invalid_bodies(token).items():
+        if isinstance(body, dict):
+            responses[kind] = factory.post_customer(body)
+        else:
+            responses[kind] = factory.api.request("POST", "/customers", content=json.dumps(body),
+                                                  headers={"Content-Type": "application/json"})
+            factory.track_response("customer", responses[kind])
+    return token, responses
+
+
+@pytest.mark.rule("CREATE-VALIDATION", "ENV-ERROR", "NO-5XX")
+@pytest.mark.parametrize("kind", list(_invalid_bodies("x")))
+def test_invalid_create_is_400_or_422_with_the_error_envelope(
+        invalid_attempts: tuple[str, dict[str, httpx.Response]], kind: str) -> None:
+    response = invalid_attempts[1][kind]
+    expect.no_server_error(response)
+    assert response.status_code in expect.VALIDATION, (
+        f"[CREATE-VALIDATION] {kind}: expected 400 or 422: {expect.describe(response)}")
+    expect.error(response, expect.VALIDATION)
+
+
+@pytest.mark.rule("CREATE-VALIDATION")
+def test_invalid_creates_created_nothing(api: ApiClient,
+                                         invalid_attempts: tuple[str, dict[str, httpx.Response]]) -> None:
+    token, _ = invalid_attempts
+    response = api.get("/customers", params={"search": token, "pageSize": 100})
+    data, _ = expect.listing(response)
+    made = [(c.get("name"), c.get("email")) for c in data
+            if token in str(c.get("name")) or token in str(c.get("email"))]
+    assert not made, f"[CREATE-VALIDATION] refused creates left customers behind: {made}"
+
+
+# ------------------------------------------------------------------ round-trips
+
+UNICODE = "Zoë Ñúñez 🚀👩🏽‍💻 e\u0301 שלום עולם مرحبا 李小龍 Ωμέγα ∑ \u200f"
+LONG_255 = ("0123456789abcdef" * 16)[:255]
+
+
+def _roundtrip_bodies(factory: DataFactory) -> dict[str, dict[str, Any]]:
+    return {
+        "unicode": factory.customer_body(
+            "unicode", name=f"{UNICODE} {factory.run_id}", notes=f"notes {UNICODE}\nline two\ttab",
+            tags=[factory.tag, UNICODE, "🏷️ emoji tag"],
+            customFields={"text": UNICODE, "emoji": "🚀", "count": 42, "ratio": 1.5, "flag": True,
+                          "off": False, "list": ["a", 1, True], "nested": {"k": "v", "n": [1, 2]},
+                          "ключ 🔑": "value"}),
+        "255 characters": factory.customer_body(
+            "long255", name=LONG_255, notes=LONG_255, tags=[factory.tag, LONG_255],
+            customFields={"long": LONG_255}),
+    }
+
+
+ROUNDTRIP_FIELDS = ("name", "email", "notes", "tags", "customFields")
+
+
+@pytest.fixture(scope="module")
+def roundtrips(factory: DataFactory) -> dict[str, tuple[dict[str, Any], httpx.Response]]:
+    return {kind: (body, factory.post_customer(body)) for kind, body in _roundtrip_bodies(factory).items()}
+
+
+@pytest.mark.rule("CREATE-ROUNDTRIP")
+@pytest.mark.parametrize("kind", ["unicode", "255 characters"])
+def test_ordinary_strings_round_trip_unchanged(
+        api: ApiClient, roundtrips: dict[str, tuple[dict[str, Any], httpx.Response]], kind: str) -> None:
+    body, response = roundtrips[kind]
+    customer = _created(response, "CREATE-ROUNDTRIP")
+    diffs = [f"create {d}" for d in expect.same_customer(customer, body, ROUNDTRIP_FIELDS)]
+    fetched = api.get(f"/customers/{customer['id']}")
+    diffs += [f"GET {d}" for d in expect.same_customer(expect.success(fetched), body, ROUNDTRIP_FIELDS)]
+    assert not diffs, (f"[CREATE-ROUNDTRIP] {kind} values did not round-trip: {diffs}: "
+                       f"{expect.describe(response)}")
+
+
+# ------------------------------------------------------------------ MAY latitude
+
+
+@pytest.mark.rule("CREATE-VALIDATION", "CREATE-UNKNOWN-FIELDS")
+@pytest.mark.parametrize("extra", [{"favouriteColour": "teal"}, {"ticketCount": 7, "favouriteColour": "teal"}],
+                         ids=["unknown field", "read-only ticketCount"])
+def test_unknown_body_fields_are_ignored_or_rejected_never_stored(
+        api: ApiClient, factory: DataFactory, extra: dict[str, Any]) -> None:
+    response = factory.post_customer(factory.customer_body("unknown", **extra))
+    expect.no_server_error(response)
+    if response.status_code in expect.VALIDATION:
+        expect.error(response, expect.VALIDATION)
+        return
+    customer = _created(response, "CREATE-VALIDATION")
+    fetched = expect.success(api.get(f"/customers/{customer['id']}"))
+    for seen, where in ((customer, "create"), (fetched, "GET")):
+        assert "favouriteColour" not in seen, (
+            f"[CREATE-UNKNOWN-FIELDS] an unknown field was stored and echoed ({where}): {seen!r}")
+        assert seen.get("ticketCount") == 0, (
+            f"[CREATE-DEFAULTS] ticketCount must be 0 on create, whatever the body says ({where}): {seen!r}")
+
+
+NULL_EMPTY = {"notes": (None, ""), "tags": ([],), "customFields": ({},)}
+
+
+@pytest.mark.rule("NO-5XX", "CREATE-NULL-OPTIONAL")
+@pytest.mark.parametrize("field", list(NULL_EMPTY))
+def test_null_for_an_optional_field_is_accepted_as_empty_or_rejected(
+        factory: DataFactory, field: str) -> None:
+    response = factory.post_customer(factory.customer_body("null", **{field: None}))
+    expect.no_server_error(response)
+    if response.status_code in expect.VALIDATION:
+        expect.error(response, expect.VALIDATION)
+        return
+    customer = _created(response, "NO-5XX")
+    assert customer[field] in NULL_EMPTY[field], (
+        f"[CREATE-NULL-OPTIONAL] {field}: null accepted but not stored as empty: {expect.describe(response)}")
+
+
+LONG_CASES: dict[str, dict[str, Any]] = {
+    "whitespace-only name": {"name": "   \t "},
+    "256-character name": {"name": "n" * 256},
+    "10,000-character name": {"name": "n" * 10_000},
+    "10,000-character notes": {"notes": "n" * 10_000},
+    "10,000-character tag": {"tags": ["t" * 10_000]},
+    "10,000-character custom field": {"customFields": {"long": "v" * 10_000}},
+}
+
+
+@pytest.mark.rule("NO-5XX", "CREATE-LONG-STRINGS")
+@pytest.mark.parametrize("case", list(LONG_CASES))
+def test_whitespace_names_and_long_strings_are_accepted_or_rejected_never_5xx(
+        factory: DataFactory, case: str) -> None:
+    response = factory.post_customer(factory.customer_body("long", **LONG_CASES[case]))
+    expect.no_server_error(response)
+    if response.status_code in expect.VALIDATION:
+        expect.error(response, expect.VALIDATION)
+        return
+    _created(response, "NO-5XX")
