@@ -137,3 +137,37 @@ def same_customer(actual: dict[str, Any], expected: dict[str, Any], fields: Coll
         elif a != b:
             diffs.append(f"{name}: {a!r} != {b!r}")
     return diffs
+
+
+MAX_PAGE_SIZE = 100
+
+
+def page_problems(data: list[Any], pagination: dict[str, Any], *, total: int | None = None,
+                  page: int | None = None, page_size: int | None = None) -> list[str]:
+    """What is wrong with one list page (CONTRACT §3 List): at most 100 items, `hasMore` and
+    `len(data)` consistent with `total`, `page`, `pageSize`; and, when given, the expected values."""
+    problems = []
+    p, size, count, more = pagination["page"], pagination["pageSize"], pagination["total"], pagination["hasMore"]
+    if len(data) > MAX_PAGE_SIZE:
+        problems.append(f"{len(data)} items (more than {MAX_PAGE_SIZE})")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        problems.append(f"pagination.pageSize {size} is outside 1..{MAX_PAGE_SIZE}")
+    if p < 1:
+        problems.append(f"pagination.page {p} is below 1")
+    if count < 0:
+        problems.append(f"pagination.total {count} is negative")
+    if size >= 1 and p >= 1:
+        want_len = min(size, max(0, count - (p - 1) * size))
+        if len(data) != want_len:
+            problems.append(f"{len(data)} items but page {p} of size {size} with total {count} holds {want_len}")
+        if more != (p * size < count):
+            problems.append(f"hasMore {more} but page × pageSize = {p * size} and total = {count}")
+    for name, want, got in (("total", total, count), ("page", page, p), ("pageSize", page_size, size)):
+        if want is not None and got != want:
+            problems.append(f"pagination.{name} {got}, expected {want}")
+    return problems
+
+
+def ids_of(data: list[Any]) -> list[str]:
+    """The `id` of every item of a list page, in order."""
+    return [str(item.get("id")) if isinstance(item, dict) else repr(item) for item in data]

@@ -108,7 +108,7 @@ def _build_session(config: pytest.Config) -> Session:
         embedded = EmbeddedReference(opt.reference_fault, opt.reference_variant)
         embedded.start()
         target = embedded.target(opt.webhook_public_url)
-    session = Session(target=target, run_id=opt.cstar_run_id or new_run_id(), strict=opt.strict,
+    session = Session(target=target, run_id=opt.cstar_run_id or new_run_id(), strict=bool(opt.strict),
                       profile=opt.profile or "gate", seed=seed, allow_production=opt.allow_production,
                       embedded=embedded)
     session.throttle.__init__(max_rps)  # type: ignore[misc]
@@ -236,6 +236,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is not None and not _is_worker(session.config):
         reports = Path(session.config.invocation_params.dir) / session.config.getini("cstar_reports_dir")
         reporting.write_summary(state, reports / "summary.json", exitstatus)
+        allure_dir = getattr(session.config.option, "allure_report_dir", None)
+        if allure_dir:
+            reporting.write_environment(state, Path(allure_dir))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -160,6 +160,41 @@ def _git_commit() -> str | None:
         return None
 
 
+def spec_identity() -> tuple[str, str]:
+    """The contract's info.version and the first 12 hex digits of its SHA-256."""
+    import hashlib
+
+    import yaml
+
+    from cstar_conformance.contract import SPEC_PATH
+
+    raw = SPEC_PATH.read_bytes()
+    version = str((yaml.safe_load(raw) or {}).get("info", {}).get("version", "?"))
+    return version, hashlib.sha256(raw).hexdigest()[:12]
+
+
+def write_environment(state: Session, allure_dir: Path) -> None:
+    """Allure's environment panel: target, spec version and hash, suite version, commit, seed."""
+    from importlib.metadata import version
+
+    spec_version, spec_hash = spec_identity()
+    rows = {
+        "Target": state.target.description,
+        "Base URL": state.target.base_url,
+        "Spec version": spec_version,
+        "Spec SHA-256": spec_hash,
+        "Suite version": version("cstar-conformance"),
+        "Git commit": _git_commit() or "unknown",
+        "Hypothesis seed": str(state.seed),
+        "Profile": state.profile,
+        "Run id": state.run_id,
+        "Strict": str(state.strict),
+    }
+    allure_dir.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"{key.replace(' ', '.')}={state.masker(value)}\n" for key, value in rows.items())
+    (allure_dir / "environment.properties").write_text(text)
+
+
 def write_summary(state: Session, path: Path, exitstatus: int) -> None:
     """reports/summary.json: one entry per check, totals by level, requests, target, seed."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,6 +214,7 @@ def write_summary(state: Session, path: Path, exitstatus: int) -> None:
         "must_failures": len(must_failures(state)),
         "should_findings": len(findings(state)),
         "git_commit": _git_commit(),
+        "spec": dict(zip(("version", "sha256"), spec_identity(), strict=True)),
         "checks": state.results,
     }
     path.write_text(state.masker(json.dumps(summary, indent=2)) + "\n")

@@ -1,0 +1,177 @@
+"""§3 List, filters and search: exact status/sentiment filters (combined = AND) with honest totals,
+invalid filter values, search by a substring of name or email (and its letter case), and tenant
+isolation of the list.
+
+Every query narrows to the shared listing dataset (`search=<dataset token>`, or a token that only
+the dataset carries), so the expected result is computed from the seeded records alone. The `tag`
+filter is a MAY (opt-in only) and is not checked here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from cstar_conformance import expect
+from cstar_conformance.client import ApiClient
+from cstar_conformance.datasets import SENTIMENTS, STATUSES, ListingDataset
+from cstar_conformance.factory import DataFactory
+
+ALL = 100  # the dataset fits on one page of this size
+
+Filter = tuple[str | None, str | None]  # (status, sentiment)
+SINGLE_FILTERS: list[Filter] = [*((s, None) for s in STATUSES), *((None, m) for m in SENTIMENTS)]
+COMBINED_FILTERS: list[Filter] = [("inactive", "angry"), ("active", "happy")]
+
+
+def _name(f: Filter) -> str:
+    return "&".join(f"{k}={v}" for k, v in (("status", f[0]), ("sentiment", f[1])) if v is not None)
+
+
+def _search(api: ApiClient, term: str, **params: Any) -> httpx.Response:
+    return api.get("/customers", params={"search": term, "pageSize": ALL, **params})
+
+
+def _page(response: httpx.Response, rule: str) -> tuple[list[Any], dict[str, Any]]:
+    try:
+        return expect.listing(response)
+    except AssertionError as exc:
+        raise AssertionError(f"[{rule}] {exc}") from None
+
+
+@pytest.fixture(scope="module")
+def filtered(api: ApiClient, listing_dataset: ListingDataset) -> dict[Filter, httpx.Response]:
+    """One request per filter combination over the dataset, shared by the data and total checks."""
+    return {f: _search(api, listing_dataset.search_token,
+                       **{k: v for k, v in (("status", f[0]), ("sentiment", f[1])) if v is not None})
+            for f in SINGLE_FILTERS + COMBINED_FILTERS}
+
+
+def _assert_exact(response: httpx.Response, dataset: ListingDataset, f: Filter) -> None:
+    data, _ = _page(response, "FILTER-EXACT")
+    wrong = [(c.get("id"), c.get("status"), c.get("sentiment")) for c in data
+             if (f[0] is not None and c.get("status") != f[0]) or (f[1] is not None and c.get("sentiment") != f[1])]
+    got = expect.ids_of(data)
+    want = dataset.ids_where(*f)
+    assert not wrong and set(got) == want and len(got) == len(want), (
+        f"[FILTER-EXACT] {_name(f)} must return exactly the {len(want)} matching records (all filters ANDed); "
+        f"got {len(got)} items, {len(wrong)} not matching {wrong[:3]}, {len(want - set(got))} matches missing: "
+        f"{expect.describe(response)}")
+
+
+@pytest.mark.rule("FILTER-EXACT")
+@pytest.mark.parametrize("f", SINGLE_FILTERS, ids=_name)
+def test_status_or_sentiment_filter_returns_exactly_the_matching_records(
+        filtered: dict[Filter, httpx.Response], listing_dataset: ListingDataset, f: Filter) -> None:
+    _assert_exact(filtered[f], listing_dataset, f)
+
+
+@pytest.mark.rule("FILTER-EXACT")
+@pytest.mark.parametrize("f", COMBINED_FILTERS, ids=_name)
+def test_combined_status_and_sentiment_filters_are_anded(
+        filtered: dict[Filter, httpx.Response], listing_dataset: ListingDataset, f: Filter) -> None:
+    _assert_exact(filtered[f], listing_dataset, f)
+
+
+@pytest.mark.rule("LIST-TOTAL-HASMORE")
+def test_total_counts_only_the_records_matching_every_filter(
+        filtered: dict[Filter, httpx.Response], listing_dataset: ListingDataset) -> None:
+    wrong = []
+    for f, response in filtered.items():
+        data, pagination = _page(response, "LIST-TOTAL-HASMORE")
+        problems = expect.page_problems(data, pagination, total=len(listing_dataset.ids_where(*f)))
+        if problems:
+            wrong.append(f"{_name(f)}: {'; '.join(problems)}")
+    assert not wrong, (
+        f"[LIST-TOTAL-HASMORE] total must count the team's records matching all filters "
+        f"(seeded spread {listing_dataset.spread()}): {' | '.join(wrong)}")
+
+
+# ------------------------------------------------------------------------------- invalid filters
+
+INVALID_FILTERS = {"status": "archived", "sentiment": "ecstatic"}
+
+
+@pytest.fixture(scope="module")
+def invalid_answers(api: ApiClient, listing_dataset: ListingDataset) -> dict[str, httpx.Response]:
+    return {param: _search(api, listing_dataset.search_token, **{param: value})
+            for param, value in INVALID_FILTERS.items()}
+
+
+@pytest.mark.rule("FILTER-INVALID-NOT-UNFILTERED")
+@pytest.mark.parametrize("param", list(INVALID_FILTERS))
+def test_invalid_filter_value_never_returns_the_unfiltered_list(
+        invalid_answers: dict[str, httpx.Response], param: str) -> None:
+    response = invalid_answers[param]
+    value = INVALID_FILTERS[param]
+    expect.no_server_error(response)
+    if response.status_code in expect.VALIDATION:
+        return
+    data, pagination = _page(response, "FILTER-INVALID-NOT-UNFILTERED")
+    unmatched = [c.get(param) for c in data if c.get(param) != value]
+    assert not unmatched and pagination["total"] == len(data), (
+        f"[FILTER-INVALID-NOT-UNFILTERED] {param}={value} must be rejected (400/422) or match nothing, "
+        f"never return the unfiltered list: {len(unmatched)} items with another {param}, total "
+        f"{pagination['total']}: {expect.describe(response)}")
+
+
+@pytest.mark.rule("FILTER-INVALID-4XX")
+@pytest.mark.parametrize("param", list(INVALID_FILTERS))
+def test_invalid_filter_value_is_400_or_422(invalid_answers: dict[str, httpx.Response], param: str) -> None:
+    """400/422 is the SHOULD; an empty result is the contract's MAY alternative, which must raise no
+    finding (the reference's legal-variation mode takes it), so that case is skipped with its reason."""
+    response = invalid_answers[param]
+    if response.status_code == 200 and expect.listing(response)[0] == []:
+        pytest.skip(f"{param}={INVALID_FILTERS[param]} gave an empty result: the MAY alternative to 400/422")
+    assert response.status_code in expect.VALIDATION, (
+        f"[FILTER-INVALID-4XX] {param}={INVALID_FILTERS[param]} should be rejected with 400 or 422: "
+        f"{expect.describe(response)}")
+
+
+# ------------------------------------------------------------------------------------- search
+
+
+def _assert_search(response: httpx.Response, want: frozenset[str], rule: str, what: str) -> None:
+    """The items found (not `total`, which test_total_counts_… and the pagination suite judge)."""
+    got = expect.ids_of(_page(response, rule)[0])
+    assert set(got) == want and len(got) == len(want), (
+        f"[{rule}] search for {what} must find exactly the {len(want)} records carrying it; got {len(got)} "
+        f"items, {len(want - set(got))} missing, {len(set(got) - want)} others: {expect.describe(response)}")
+
+
+@pytest.mark.rule("SEARCH-NAME-OR-EMAIL")
+@pytest.mark.parametrize("where", ["name", "email"])
+def test_search_finds_a_substring_of_the_name_or_of_the_email(
+        api: ApiClient, listing_dataset: ListingDataset, where: str) -> None:
+    """The tokens sit in the middle of the string (a substring, not a prefix), each in one field only."""
+    token = listing_dataset.name_token if where == "name" else listing_dataset.email_token
+    want = listing_dataset.ids_with_name_token if where == "name" else listing_dataset.ids_with_email_token
+    _assert_search(_search(api, token), want, "SEARCH-NAME-OR-EMAIL", f"a token found only in the {where}s")
+
+
+@pytest.mark.rule("SEARCH-CASE-INSENSITIVE")
+@pytest.mark.parametrize("where", ["name", "email"])
+def test_search_ignores_letter_case(api: ApiClient, listing_dataset: ListingDataset, where: str) -> None:
+    if where == "name":  # stored mixed case, searched with every letter's case swapped
+        token, want = listing_dataset.name_token.swapcase(), listing_dataset.ids_with_name_token
+    else:  # stored lower case, searched upper case
+        token, want = listing_dataset.email_token.upper(), listing_dataset.ids_with_email_token
+    _assert_search(_search(api, token), want, "SEARCH-CASE-INSENSITIVE", f"{token!r} (another letter case)")
+
+
+# ---------------------------------------------------------------------------------- team only
+
+
+@pytest.mark.rule("LIST-TEAM-ONLY")
+def test_another_teams_customer_never_appears_in_the_list_or_its_total(
+        api: ApiClient, other_api: ApiClient, factory: DataFactory, listing_dataset: ListingDataset) -> None:
+    foreign = factory.create_customer("listing-foreign", api=other_api, **listing_dataset.foreign_body("foreign"))
+    response = _search(api, listing_dataset.search_token)
+    data, pagination = _page(response, "LIST-TEAM-ONLY")
+    leaked = foreign["id"] in expect.ids_of(data) or foreign["email"] in response.text
+    assert not leaked and pagination["total"] == listing_dataset.count, (
+        f"[LIST-TEAM-ONLY] another team's customer carrying this search token must not appear in data or "
+        f"total (expected total {listing_dataset.count}, got {pagination['total']}, leaked in data: {leaked}): "
+        f"{expect.describe(response)}")

@@ -1,0 +1,192 @@
+"""§3 List, pagination: defaults, the page-size cap, bad and absurd page parameters, and honest
+`total`/`hasMore` on every page of a walk — including the exact boundary and past the end.
+
+Every list query narrows to the shared listing dataset with `search=<dataset token>`, so the seeded
+records are exactly the matches whatever else lives on the target. The order is the target's choice:
+the tests compare sets, and sequences only between two reads of the same page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from cstar_conformance import expect
+from cstar_conformance.client import ApiClient
+from cstar_conformance.datasets import ListingDataset
+
+Walk = list[httpx.Response]
+
+
+def _list(api: ApiClient, dataset: ListingDataset, **params: Any) -> httpx.Response:
+    return api.get("/customers", params={"search": dataset.search_token, **params})
+
+
+def _page(response: httpx.Response, rule: str) -> tuple[list[Any], dict[str, Any]]:
+    """expect.listing with the failing rule named in front of its message."""
+    try:
+        return expect.listing(response)
+    except AssertionError as exc:
+        raise AssertionError(f"[{rule}] {exc}") from None
+
+
+@pytest.fixture(scope="module")
+def walks(api: ApiClient, listing_dataset: ListingDataset) -> dict[int, Walk]:
+    """Pages 1..n+1 (the last one past the end) at the exact-boundary and at a ragged page size.
+
+    The walk requests a fixed number of pages (from the seeded count), never following `hasMore`."""
+    return {
+        size: [_list(api, listing_dataset, page=page, pageSize=size)
+               for page in range(1, listing_dataset.pages(size) + 2)]
+        for size in (listing_dataset.page_size, listing_dataset.ragged_page_size)
+    }
+
+
+# --------------------------------------------------------------------------------------- defaults
+
+
+@pytest.mark.rule("LIST-DEFAULTS", "ENV-LIST")
+def test_list_without_page_parameters_is_page_1_of_size_20(api: ApiClient, listing_dataset: ListingDataset) -> None:
+    response = _list(api, listing_dataset)
+    data, pagination = _page(response, "LIST-DEFAULTS")
+    assert pagination["page"] == 1 and pagination["pageSize"] == 20, (
+        f"[LIST-DEFAULTS] defaults must be page=1, pageSize=20, got page={pagination['page']}, "
+        f"pageSize={pagination['pageSize']}: {expect.describe(response)}")
+    want = min(20, listing_dataset.count)
+    assert len(data) == want, (
+        f"[LIST-DEFAULTS] the default page of {listing_dataset.count} matches must hold {want} items, "
+        f"got {len(data)}: {expect.describe(response)}")
+
+
+# ------------------------------------------------------------------------------- page-size limit
+
+
+@pytest.mark.rule("LIST-PAGESIZE-MAX", "LIST-PAGINATION-HONEST")
+@pytest.mark.parametrize("size", [101, 1000])
+def test_page_size_above_100_is_rejected_or_clamped_to_100(api: ApiClient, size: int) -> None:
+    """On the unfiltered team list (any number of records): 400/422, or a page whose
+    pagination.pageSize says 100 with at most 100 items — an echo above 100 is a lie or no cap."""
+    response = api.get("/customers", params={"pageSize": size})
+    expect.no_server_error(response)
+    if response.status_code in expect.VALIDATION:
+        return
+    data, pagination = _page(response, "LIST-PAGESIZE-MAX")
+    assert pagination["pageSize"] == expect.MAX_PAGE_SIZE and len(data) <= expect.MAX_PAGE_SIZE, (
+        f"[LIST-PAGESIZE-MAX] pageSize={size} must be rejected with 400/422 or clamped to 100 "
+        f"(pagination.pageSize 100, at most 100 items); got pageSize {pagination['pageSize']} and "
+        f"{len(data)} items: {expect.describe(response)}")
+    assert pagination["page"] == 1, f"[LIST-PAGINATION-HONEST] page 1 reported as {pagination['page']}"
+
+
+# ------------------------------------------------------------------ bad and absurd page parameters
+
+BAD_PARAMS: dict[str, dict[str, Any]] = {
+    "page=0": {"page": 0},
+    "page=-1": {"page": -1},
+    "pageSize=0": {"pageSize": 0},
+    "page=abc": {"page": "abc"},
+}
+ABSURD_PARAMS: dict[str, dict[str, Any]] = {
+    **BAD_PARAMS,
+    "page=10**20": {"page": 10**20},
+    "pageSize=-5": {"pageSize": -5},
+    "page=1.5": {"page": "1.5"},
+    "pageSize=1000": {"pageSize": 1000},
+}
+
+
+@pytest.fixture(scope="module")
+def odd_answers(api: ApiClient, listing_dataset: ListingDataset) -> dict[str, httpx.Response]:
+    """One request per odd parameter set, shared by the MUST (honest) and SHOULD (4xx) checks."""
+    return {name: _list(api, listing_dataset, **params) for name, params in ABSURD_PARAMS.items()}
+
+
+@pytest.mark.rule("LIST-BAD-PARAMS-4XX")
+@pytest.mark.parametrize("case", list(BAD_PARAMS))
+def test_page_or_page_size_below_1_or_not_an_integer_is_400_or_422(odd_answers: dict[str, httpx.Response],
+                                                                   case: str) -> None:
+    response = odd_answers[case]
+    assert response.status_code in expect.VALIDATION, (
+        f"[LIST-BAD-PARAMS-4XX] {case} should be rejected with 400 or 422: {expect.describe(response)}")
+
+
+@pytest.mark.rule("LIST-PAGINATION-HONEST", "NO-5XX")
+@pytest.mark.parametrize("case", list(ABSURD_PARAMS))
+def test_any_page_parameters_give_no_5xx_and_an_honest_page(odd_answers: dict[str, httpx.Response],
+                                                             listing_dataset: ListingDataset, case: str) -> None:
+    response = odd_answers[case]
+    assert response.status_code < 500, (
+        f"[LIST-PAGINATION-HONEST] {case} must never give a 5xx: {expect.describe(response)}")
+    assert response.status_code == 200 or 400 <= response.status_code < 500, (
+        f"[LIST-PAGINATION-HONEST] {case} must give a page (200) or a client error: {expect.describe(response)}")
+    if response.status_code != 200:
+        return
+    data, pagination = _page(response, "LIST-PAGINATION-HONEST")
+    problems = expect.page_problems(data, pagination, total=listing_dataset.count)
+    strangers = set(expect.ids_of(data)) - listing_dataset.ids
+    if strangers:
+        problems.append(f"{len(strangers)} items outside the searched dataset")
+    assert not problems, (
+        f"[LIST-PAGINATION-HONEST] {case}: pagination does not describe the page returned: "
+        f"{'; '.join(problems)}: {expect.describe(response)}")
+
+
+# ---------------------------------------------------------------------------------- page walks
+
+
+@pytest.mark.rule("LIST-TOTAL-HASMORE")
+@pytest.mark.parametrize("which", ["exact boundary", "ragged"])
+def test_every_page_of_a_walk_has_consistent_total_hasmore_and_length(
+        walks: dict[int, Walk], listing_dataset: ListingDataset, which: str) -> None:
+    size = listing_dataset.page_size if which == "exact boundary" else listing_dataset.ragged_page_size
+    for page, response in enumerate(walks[size], start=1):
+        data, pagination = _page(response, "LIST-TOTAL-HASMORE")
+        problems = expect.page_problems(data, pagination, total=listing_dataset.count, page=page, page_size=size)
+        assert not problems, (
+            f"[LIST-TOTAL-HASMORE] page {page} of size {size} over {listing_dataset.count} matches: "
+            f"{'; '.join(problems)}: {expect.describe(response)}")
+
+
+@pytest.mark.rule("LIST-PAST-END")
+@pytest.mark.parametrize("which", ["exact boundary", "ragged"])
+def test_page_past_the_end_is_200_empty_without_more(walks: dict[int, Walk], listing_dataset: ListingDataset,
+                                                     which: str) -> None:
+    size = listing_dataset.page_size if which == "exact boundary" else listing_dataset.ragged_page_size
+    response = walks[size][-1]
+    assert response.status_code == 200, (
+        f"[LIST-PAST-END] page {len(walks[size])} (past the end) must be 200: {expect.describe(response)}")
+    data, pagination = _page(response, "LIST-PAST-END")
+    assert data == [] and pagination["hasMore"] is False, (
+        f"[LIST-PAST-END] a page past the end must have data [] and hasMore false, got {len(data)} items, "
+        f"hasMore {pagination['hasMore']}: {expect.describe(response)}")
+
+
+@pytest.mark.rule("LIST-WALK-COMPLETE")
+@pytest.mark.parametrize("which", ["exact boundary", "ragged"])
+def test_walking_all_pages_yields_every_match_exactly_once(walks: dict[int, Walk], listing_dataset: ListingDataset,
+                                                           which: str) -> None:
+    size = listing_dataset.page_size if which == "exact boundary" else listing_dataset.ragged_page_size
+    seen: list[str] = []
+    for response in walks[size]:
+        seen += expect.ids_of(_page(response, "LIST-WALK-COMPLETE")[0])
+    repeated = sorted({i for i in seen if seen.count(i) > 1})
+    missing = listing_dataset.ids - set(seen)
+    strangers = set(seen) - listing_dataset.ids
+    assert not repeated and not missing and not strangers, (
+        f"[LIST-WALK-COMPLETE] walking {len(walks[size])} pages of size {size} over {listing_dataset.count} "
+        f"matches: {len(repeated)} seen twice {repeated[:3]}, {len(missing)} never seen {sorted(missing)[:3]}, "
+        f"{len(strangers)} outside the search")
+
+
+@pytest.mark.rule("LIST-WALK-COMPLETE")
+def test_reading_a_page_again_gives_the_same_records_in_the_same_order(
+        api: ApiClient, walks: dict[int, Walk], listing_dataset: ListingDataset) -> None:
+    size = listing_dataset.page_size
+    first = expect.ids_of(_page(walks[size][1], "LIST-WALK-COMPLETE")[0])
+    response = _list(api, listing_dataset, page=2, pageSize=size)
+    again = expect.ids_of(_page(response, "LIST-WALK-COMPLETE")[0])
+    assert again == first, (
+        f"[LIST-WALK-COMPLETE] page 2 of size {size} changed between two reads while nothing changed: "
+        f"{first} then {again}: {expect.describe(response)}")
