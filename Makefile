@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments, e.g. make conformance ARGS="--strict -k pagination"
 ARGS ?=
 
-.PHONY: setup conformance test lint mutants clean
+.PHONY: setup conformance test lint mutants report trace clean
 
 setup: $(STAMP)
 
@@ -34,3 +34,18 @@ mutants: $(STAMP)
 
 clean:
 	rm -rf reports/junit.xml reports/allure-results reports/summary.json reports/html
+
+# Single-file HTML report (reports/html/index.html) with Allure 3 from npm, installed locally.
+ALLURE := tools/report/node_modules/.bin/allure
+$(ALLURE): tools/report/package.json
+	cd tools/report && npm install --no-audit --no-fund --silent
+	touch $(ALLURE)
+
+report: $(ALLURE)
+	cd tools/report && ALLURE_NO_ANALYTICS=true ./node_modules/.bin/allure generate ../../reports/allure-results \
+		--config allurerc.mjs >/dev/null
+	@echo "report: reports/html/index.html"
+
+# Every CONTRACT rule with the tests and faults that cover it; fails on a MUST rule without either.
+trace: $(STAMP)
+	$(BIN)/python -m cstar_conformance.trace

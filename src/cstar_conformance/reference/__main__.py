@@ -1,0 +1,101 @@
+"""``python -m cstar_conformance.reference``: run the reference Customers API.
+
+Prints one ``CSTAR_REFERENCE_READY {json}`` line on stdout once the server is listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+import uvicorn
+
+from .app import Settings, build_app, make_teams
+from .faults import BY_NAME, FAULTS
+
+READY_PREFIX = "CSTAR_REFERENCE_READY"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cstar_conformance.reference",
+                                     description="Run the reference cStar Customers API.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--db", metavar="PATH", help="SQLite file (recreated); default: a temp file")
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
+                        help="enable a fault switch; repeat or comma-separate (see --list-faults)")
+    parser.add_argument("--variant", choices=("clean", "alt"), default="clean",
+                        help="alt: the legal alternatives of every MAY rule")
+    parser.add_argument("--rate-limit", type=int, metavar="N", help="requests per key per window")
+    parser.add_argument("--rate-window", type=float, default=3600.0, metavar="SECONDS")
+    parser.add_argument("--key-a", metavar="KEY", help="secret key of team A")
+    parser.add_argument("--key-b", metavar="KEY", help="secret key of team B")
+    parser.add_argument("--list-faults", action="store_true", help="print NAME<TAB>RULE-IDS<TAB>description")
+    return parser
+
+
+def _fault_names(values: Sequence[str]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, ready_line: dict[str, object]) -> None:
+        super().__init__(config)
+        self._ready = ready_line
+
+    async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+        await super().startup(sockets=sockets)
+        if not self.started:
+            return
+        port = self.servers[0].sockets[0].getsockname()[1]
+        host = self.config.host
+        shown = f"[{host}]" if ":" in host else host
+        ready = {"base_url": f"http://{shown}:{port}/api/v1", **self._ready}
+        lines = [f"{READY_PREFIX} {json.dumps(ready)}", f"cStar reference API ({ready['variant']}) at "
+                 f"{ready['base_url']}"]
+        for team in ready["teams"]:  # type: ignore[attr-defined]
+            lines.append(f"  {team['name']}: id {team['id']}  secret {team['secret_key']}  "
+                         f"publishable {team['publishable_key']}")
+        lines.append(f"  faults: {', '.join(ready['faults']) or 'none'}")  # type: ignore[arg-type]
+        print("\n".join(lines), flush=True)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()  # exit cleanly instead of re-raising the signal afterwards
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.list_faults:
+        for fault in FAULTS:
+            print(f"{fault.name}\t{','.join(fault.rules)}\t{fault.description}")
+        return 0
+    faults = _fault_names(args.fault)
+    unknown = sorted(set(faults) - BY_NAME.keys())
+    if unknown:
+        print(f"unknown fault(s): {', '.join(unknown)}; valid faults: {', '.join(sorted(BY_NAME))}",
+              file=sys.stderr)
+        return 2
+    if args.rate_limit is not None and args.rate_limit < 1:
+        print("--rate-limit must be at least 1", file=sys.stderr)
+        return 2
+    settings = Settings(db_path=args.db, faults=frozenset(faults), variant=args.variant,
+                        rate_limit=args.rate_limit, rate_window=args.rate_window,
+                        teams=make_teams(args.key_a, args.key_b))
+    app = build_app(settings)
+    ready = {"teams": [team.as_json() for team in settings.teams], "faults": sorted(settings.faults),
+             "variant": settings.variant}
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                            lifespan="on")
+    try:
+        _Server(config, ready).run()
+    finally:
+        app.state.api.close()  # idempotent; also covers a failed startup that skipped the lifespan
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
