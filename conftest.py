@@ -8,7 +8,7 @@ import pytest
 
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory, sweep_stale
-from cstar_conformance.session import Session, current
+from cstar_conformance.session import Session, current, family
 from cstar_conformance.target import Target
 from cstar_conformance.webhooks import Receiver
 
@@ -45,10 +45,14 @@ def api(cstar: Session) -> Iterator[ApiClient]:
 def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
     """Run-tagged test data; everything it made is deleted at the end of the session."""
     made = DataFactory(api, cstar.run_id)
+    for kind, record_id in cstar.created:
+        made.track(kind, record_id)
     if not cstar.target.embedded:
-        sweep_stale(api)
+        with family("sweep"):
+            sweep_stale(api)
     yield made
-    leftovers = made.cleanup()
+    with family("cleanup"):
+        leftovers = made.cleanup()
     if leftovers:
         pytest.fail(f"could not delete records of run {cstar.run_id}: {'; '.join(leftovers[:5])}")
 

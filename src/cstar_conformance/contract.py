@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml"
 
-# Hypothesis examples per operation in the fuzzing phase, stateful scenarios and steps, per profile.
+# Volume per profile: Hypothesis examples per operation, stateful scenarios × steps, whether the
+# coverage phase runs (it enumerates every boundary of every parameter: thorough, but hundreds of
+# requests that the scenario suites already spend better) and whether the Tickets subset is fuzzed.
 PROFILES: dict[str, dict[str, int]] = {
-    "smoke": {"max_examples": 3, "stateful_examples": 3, "stateful_steps": 4},
-    "gate": {"max_examples": 8, "stateful_examples": 6, "stateful_steps": 6},
-    "thorough": {"max_examples": 100, "stateful_examples": 50, "stateful_steps": 10},
+    "smoke": {"max_examples": 4, "stateful_examples": 3, "stateful_steps": 4, "coverage": 0, "tickets": 0},
+    "gate": {"max_examples": 25, "stateful_examples": 6, "stateful_steps": 6, "coverage": 0, "tickets": 0},
+    "thorough": {"max_examples": 100, "stateful_examples": 50, "stateful_steps": 10, "coverage": 1, "tickets": 1},
 }
 
 # Checks that would turn a MAY (or a SHOULD) of the contract into a failure:
@@ -40,19 +42,26 @@ NO_NEGATIVE_REJECTION = ["listCustomers", "listTickets", "createTicket", "getTic
 NOT_FUZZED_TAGS = ["webhooks"]
 
 
-def config_for(session: Session | None) -> SchemathesisConfig:
+def config_for(session: Session | None, anchor_id: str | None = None) -> SchemathesisConfig:
+    """`anchor_id`: a real customer of the run that get/update fuzzing targets, so generated PATCH
+    bodies reach validation and the update logic instead of a 404 for a random id."""
     profile = PROFILES[session.profile if session else "gate"]
+    not_fuzzed = NOT_FUZZED_TAGS + ([] if profile["tickets"] else ["tickets"])
+    operations: list[dict[str, Any]] = [
+        {"include-operation-id": op, "checks": {"negative_data_rejection": {"enabled": False}}}
+        for op in NO_NEGATIVE_REJECTION
+    ] + [{"include-tag": tag, "enabled": False} for tag in not_fuzzed]
+    if anchor_id:
+        operations += [{"include-operation-id": op, "parameters": {"customerId": anchor_id}}
+                       for op in ("getCustomer", "updateCustomer")]
     data: dict[str, Any] = {
         "seed": session.seed if session else None,
         "generation": {"max-examples": profile["max_examples"], "deterministic": False},
         "phases": {
-            "coverage": {"unexpected-methods": []},
+            "coverage": {"enabled": bool(profile["coverage"]), "unexpected-methods": []},
         },
         "checks": {name: {"enabled": False} for name in EXCLUDED_CHECKS},
-        "operations": [
-            {"include-operation-id": op, "checks": {"negative_data_rejection": {"enabled": False}}}
-            for op in NO_NEGATIVE_REJECTION
-        ] + [{"include-tag": tag, "enabled": False} for tag in NOT_FUZZED_TAGS],
+        "operations": operations,
         "output": {"sanitization": {"enabled": True}},
     }
     if data["seed"] is None:
@@ -68,7 +77,25 @@ def config_for(session: Session | None) -> SchemathesisConfig:
 
 
 def load(session: Session | None) -> BaseSchema:
-    return schemathesis.openapi.from_path(SPEC_PATH, config=config_for(session))
+    anchor = create_anchor(session) if session is not None else None
+    return schemathesis.openapi.from_path(SPEC_PATH, config=config_for(session, anchor))
+
+
+def create_anchor(session: Session) -> str | None:
+    """The run-tagged customer that get/update fuzzing works on (deleted with the run's data)."""
+    client = session.client(session.target.team.api_key)
+    try:
+        email = f"{session.run_id}-anchor{next(_marks)}@{EMAIL_DOMAIN}"
+        response = client.post("/customers", {"name": f"Conformance {session.run_id} fuzz anchor", "email": email})
+    finally:
+        client.close()
+    if response.status_code not in (200, 201):
+        return None  # the fuzzer then draws ids itself; scenario tests report the create failure
+    anchor = response.json().get("data", {}).get("id")
+    if isinstance(anchor, str):
+        session.created.append(("customer", anchor))
+        return anchor
+    return None
 
 
 _marks = itertools.count(1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,7 @@ class Session:
     started: float = field(default_factory=time.monotonic)
     exchanges: list[Exchange] = field(default_factory=list)  # of the current test, for its report
     results: list[dict[str, Any]] = field(default_factory=list)  # one verdict per check (reporting)
+    created: list[tuple[str, str]] = field(default_factory=list)  # made outside the factory (kind, id)
     remote_requests: int = 0  # requests counted by xdist workers
     remote_rate_limited: int = 0
 
@@ -45,6 +48,16 @@ class Session:
             stats=self.stats, masker=self.masker, throttle=self.throttle,
             on_exchange=self.exchanges.append, family=FAMILY.get,
         )
+
+
+@contextmanager
+def family(name: str) -> Iterator[None]:
+    """Count the requests made inside under this family (e.g. "cleanup")."""
+    token = FAMILY.set(name)
+    try:
+        yield
+    finally:
+        FAMILY.reset(token)
 
 
 _current: Session | None = None
