@@ -87,6 +87,7 @@ class RequestStats:
     total: int = 0
     rate_limited: int = 0
     by_family: Counter[str] = field(default_factory=Counter)
+    retry_hints: list[float | None] = field(default_factory=list)  # per 429: the wait it asked for, or None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, family: str, status: int | None) -> None:
@@ -95,6 +96,10 @@ class RequestStats:
             self.by_family[family] += 1
             if status == 429:
                 self.rate_limited += 1
+
+    def note_429(self, hint: float | None) -> None:
+        with self._lock:
+            self.retry_hints.append(hint)
 
 
 class Throttle:
@@ -123,10 +128,9 @@ def _text(content: bytes | None, limit: int = 20_000) -> str | None:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
 
 
-def retry_after_seconds(response: httpx.Response) -> float:
-    """How long a 429 asks us to wait: Retry-After header, else error.retryAfter, else 1 s."""
-    header = response.headers.get("retry-after")
-    candidates: list[Any] = [header]
+def retry_hint(response: httpx.Response) -> float | None:
+    """The wait a 429 asks for: the Retry-After header (seconds), else error.retryAfter, else None."""
+    candidates: list[Any] = [response.headers.get("retry-after")]
     try:
         candidates.append(response.json().get("error", {}).get("retryAfter"))
     except (ValueError, AttributeError):
@@ -134,10 +138,16 @@ def retry_after_seconds(response: httpx.Response) -> float:
     for value in candidates:
         try:
             if value is not None:
-                return max(0.0, min(float(value), MAX_RETRY_AFTER))
+                return max(0.0, float(value))
         except (TypeError, ValueError):
             continue
-    return 1.0
+    return None
+
+
+def retry_after_seconds(response: httpx.Response) -> float:
+    """How long to wait before retrying a 429: its hint, bounded; 1 s when it gives none."""
+    hint = retry_hint(response)
+    return 1.0 if hint is None else min(hint, MAX_RETRY_AFTER)
 
 
 class ApiClient:
@@ -205,7 +215,10 @@ class ApiClient:
                 raise
             response.read()
             self._record(request, response, time.monotonic() - started)
-            if response.status_code != 429 or attempt == MAX_429_RETRIES:
+            if response.status_code != 429:
+                return response
+            self.stats.note_429(retry_hint(response))
+            if attempt == MAX_429_RETRIES:
                 return response
             time.sleep(retry_after_seconds(response))
         raise AssertionError("unreachable")

@@ -56,6 +56,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="allow destructive tests against a production host or an sk_live_ key")
     group.addoption("--reference-fault", action="append", default=[],
                     help="(self-tests) start the embedded reference with this fault switch; repeatable")
+    group.addoption("--reference-arg", action="append", default=[],
+                    help="(self-tests) extra argument for the embedded reference, e.g. --reference-arg=--rate-limit=40")
     group.addoption("--reference-variant", default="clean",
                     help="(self-tests) embedded reference variant: clean | alt")
     group.addoption("--cstar-run-id", default=None, help="(internal) run id shared with xdist workers")
@@ -105,7 +107,7 @@ def _build_session(config: pytest.Config) -> Session:
         target = Target(base_url.rstrip("/"), Team(opt.team_id, opt.api_key, opt.publishable_key), other,
                         webhook_public_url=opt.webhook_public_url, description=base_url)
     else:
-        embedded = EmbeddedReference(opt.reference_fault, opt.reference_variant)
+        embedded = EmbeddedReference(opt.reference_fault, opt.reference_variant, opt.reference_arg)
         embedded.start()
         target = embedded.target(opt.webhook_public_url)
     session = Session(target=target, run_id=opt.cstar_run_id or new_run_id(), strict=bool(opt.strict),
