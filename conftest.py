@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
 from cstar_conformance.client import ApiClient
-from cstar_conformance.factory import DataFactory, sweep_stale
+from cstar_conformance.factory import DataFactory, audit, sweep_stale
 from cstar_conformance.session import Session, current, family
 from cstar_conformance.target import Target
 from cstar_conformance.webhooks import Receiver
@@ -45,16 +46,16 @@ def api(cstar: Session) -> Iterator[ApiClient]:
 def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
     """Run-tagged test data; everything it made is deleted at the end of the session."""
     made = DataFactory(api, cstar.run_id)
-    for kind, record_id in cstar.created:
-        made.track(kind, record_id)
+    while cstar.created:  # records made before the factory existed (the fuzzing anchor)
+        made.track(*cstar.created.pop())
     if not cstar.target.embedded:
         with family("sweep"):
-            sweep_stale(api)
+            sweep_stale(api, timedelta(minutes=cstar.sweep_minutes))
     yield made
     with family("cleanup"):
-        leftovers = made.cleanup()
-    if leftovers:
-        pytest.fail(f"could not delete records of run {cstar.run_id}: {'; '.join(leftovers[:5])}")
+        problems = made.cleanup() + [f"left on the target: {left}" for left in audit(api, cstar.run_id)]
+    if problems:
+        pytest.fail(f"[cleanup] records of run {cstar.run_id} remain: {'; '.join(problems[:5])}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

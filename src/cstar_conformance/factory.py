@@ -144,15 +144,36 @@ def find_run_customers(api: ApiClient, marker: str, max_pages: int = 20) -> list
 
 
 def sweep_stale(api: ApiClient, older_than: timedelta = timedelta(minutes=10)) -> int:
-    """Delete records of earlier runs of this suite (marker in the email) older than `older_than`."""
+    """Delete what earlier runs of this suite left behind (interrupted, killed): customers whose email
+    and webhooks whose URL carry the suite's marker, created more than `older_than` ago — so a run
+    that is going on right now beside us is never touched."""
     cutoff = datetime.now(UTC) - older_than
     removed = 0
+
+    def stale(record: dict[str, Any]) -> bool:
+        created = _parse_time(record.get("createdAt"))
+        return created is not None and created <= cutoff
+
     for customer in find_run_customers(api, MARKER):
-        created = _parse_time(customer.get("createdAt"))
-        if created is not None and created < cutoff:
-            if api.delete(f"/customers/{customer['id']}").status_code in (200, 204, 404):
-                removed += 1
+        if stale(customer) and api.delete(f"/customers/{customer['id']}").status_code in (200, 204, 404):
+            removed += 1
+    response = api.get("/webhooks", params={"pageSize": 100})
+    if response.status_code == 200:
+        for hook in response.json().get("data", []):
+            if MARKER in str(hook.get("url", "")) and stale(hook):
+                if api.delete(f"/webhooks/{hook['id']}").status_code in (200, 204, 404):
+                    removed += 1
     return removed
+
+
+def audit(api: ApiClient, run_id: str) -> list[str]:
+    """What of this run is still on the target after cleanup (should be nothing)."""
+    left = [f"customer {c['id']} <{c.get('email')}>" for c in find_run_customers(api, run_id)]
+    response = api.get("/webhooks", params={"pageSize": 100})
+    if response.status_code == 200:
+        left += [f"webhook {h.get('id')} → {h.get('url')}" for h in response.json().get("data", [])
+                 if run_id in str(h.get("url", ""))]
+    return left
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add("--profile", "CSTAR_PROFILE", "smoke | gate | thorough (default gate)", choices=PROFILES)
     add("--seed", "CSTAR_SEED", "Hypothesis seed (default: fixed for gate, printed)")
     add("--max-rps", "CSTAR_MAX_RPS", "throttle the suite's own client to N requests per second")
+    add("--sweep-older-than", "CSTAR_SWEEP_OLDER_THAN",
+        "minutes after which records of earlier, interrupted runs are swept (default 10)")
     group.addoption("--allow-production", action="store_true", default=False,
                     help="allow destructive tests against a production host or an sk_live_ key")
     group.addoption("--reference-fault", action="append", default=[],
@@ -98,6 +100,7 @@ def _build_session(config: pytest.Config) -> Session:
     validate_options(base_url, opt.api_key, opt.team_id, opt.other_team_id, opt.other_api_key)
     try:
         max_rps = float(opt.max_rps or 0)
+        sweep_minutes = float(opt.sweep_older_than) if opt.sweep_older_than not in (None, "") else 10.0
         seed = int(opt.seed) if opt.seed not in (None, "") else 20261127
     except ValueError as exc:
         raise PreflightError(f"malformed option value: {exc}", EXIT_USAGE) from None
@@ -112,6 +115,7 @@ def _build_session(config: pytest.Config) -> Session:
         target = embedded.target(opt.webhook_public_url)
     session = Session(target=target, run_id=opt.cstar_run_id or new_run_id(), strict=bool(opt.strict),
                       profile=opt.profile or "gate", seed=seed, allow_production=opt.allow_production,
+                      sweep_minutes=sweep_minutes,
                       embedded=embedded)
     session.throttle.__init__(max_rps)  # type: ignore[misc]
     return session
@@ -235,6 +239,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = current()
+    if state is not None and state.created:  # made at import time, and the factory never took them over
+        client = state.client(state.target.team.api_key)
+        for kind, record_id in state.created:
+            client.delete(f"/{kind}s/{record_id}")
+        client.close()
+        state.created.clear()
     if state is not None and not _is_worker(session.config):
         reports = Path(session.config.invocation_params.dir) / session.config.getini("cstar_reports_dir")
         reporting.write_summary(state, reports / "summary.json", exitstatus)

@@ -27,6 +27,7 @@ class Session:
     profile: str = "gate"
     seed: int = 0
     allow_production: bool = False
+    sweep_minutes: float = 10.0
     stats: RequestStats = field(default_factory=RequestStats)
     masker: Masker = field(default_factory=Masker)
     throttle: Throttle = field(default_factory=Throttle)

@@ -1,0 +1,78 @@
+"""Shared staging must never be left dirty: an interrupted run cleans up after itself, and a killed
+run's leftovers are swept by the next run — of the suite's own marker only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cstar_conformance.factory import MARKER
+from cstar_conformance.target import EmbeddedReference
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture()
+def staging() -> Iterator[EmbeddedReference]:
+    server = EmbeddedReference()
+    server.start()
+    yield server
+    server.stop()
+
+
+def suite_process(server: EmbeddedReference, reports: Path, *extra: str) -> subprocess.Popen[str]:
+    target = server.target()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSTAR_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q", "-o", f"cstar_reports_dir={reports}",
+         "--base-url", target.base_url, "--api-key", target.team.api_key, "--team-id", target.team.id,
+         "--other-team-id", target.other_team.id, "--other-api-key", target.other_team.api_key, *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def suite_records(server: EmbeddedReference) -> list[str]:
+    """Everything of the suite's marker on both teams: customers and webhooks."""
+    target = server.target()
+    found = []
+    with httpx.Client(base_url=target.base_url, timeout=10) as client:
+        for team in (target.team, target.other_team):
+            headers = {"Authorization": f"Bearer {team.api_key}"}
+            customers = client.get(f"/teams/{team.id}/customers", params={"search": MARKER, "pageSize": 100},
+                                   headers=headers).json()
+            found += [c["email"] for c in customers["data"]]
+            hooks = client.get(f"/teams/{team.id}/webhooks", params={"pageSize": 100}, headers=headers).json()
+            found += [h["url"] for h in hooks["data"] if MARKER in h["url"]]
+    return found
+
+
+def interrupt_mid_run(proc: subprocess.Popen[str], server: EmbeddedReference, sig: int) -> str:
+    """Send `sig` once the run is among its scenarios and has records of its own; return its output."""
+    deadline = time.monotonic() + 60
+    while len(suite_records(server)) < 5 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    return out
+
+
+def test_sigint_mid_run_leaves_nothing_and_a_killed_run_is_swept_by_the_next(staging: EmbeddedReference,
+                                                                           tmp_path: Path) -> None:
+    out = interrupt_mid_run(suite_process(staging, tmp_path / "a"), staging, signal.SIGINT)
+    assert not suite_records(staging), f"an interrupted run left records behind:\n{out[-1500:]}"
+
+    out = interrupt_mid_run(suite_process(staging, tmp_path / "b"), staging, signal.SIGKILL)
+    assert suite_records(staging), "a killed run cleans nothing: there should be leftovers to sweep"
+
+    rerun = suite_process(staging, tmp_path / "c", "suites/scenarios/test_idempotency.py", "--sweep-older-than", "0")
+    out, _ = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, out[-2000:]
+    assert not suite_records(staging), "the next run did not sweep the killed run's leftovers"
