@@ -86,6 +86,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*capabilities): other_team, publishable_key, tickets, webhooks")
     if not suite_selected(config):
         return
+    if getattr(config.option, "dist", "no") == "load":
+        # Module fixtures (seeded datasets, a webhook registration) and file order belong together.
+        config.option.dist = "loadfile"
     reports = Path(config.invocation_params.dir) / config.getini("cstar_reports_dir")
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(reports / "junit.xml")
@@ -96,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _build_session(config: pytest.Config) -> Session:
     opt = config.option
+    worker = getattr(config, "workerinput", {}).get("workerid", "")
     base_url = config.getoption("base_url", None) or None
     validate_options(base_url, opt.api_key, opt.team_id, opt.other_team_id, opt.other_api_key)
     try:
@@ -113,7 +117,9 @@ def _build_session(config: pytest.Config) -> Session:
         embedded = EmbeddedReference(opt.reference_fault, opt.reference_variant, opt.reference_arg)
         embedded.start()
         target = embedded.target(opt.webhook_public_url)
-    session = Session(target=target, run_id=opt.cstar_run_id or new_run_id(), strict=bool(opt.strict),
+    # Each xdist worker gets its own data namespace under the run id, so workers never collide.
+    run_id = (opt.cstar_run_id or new_run_id()) + worker
+    session = Session(target=target, run_id=run_id, strict=bool(opt.strict),
                       profile=opt.profile or "gate", seed=seed, allow_production=opt.allow_production,
                       sweep_minutes=sweep_minutes,
                       embedded=embedded)
@@ -214,13 +220,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.failed and report.when == "call" and levels.is_finding(grade.level, state.strict):
         report.outcome = "skipped"
         report.wasxfail = f"{reporting.FINDING_PREFIX} [{', '.join(grade.ids)}]: {reporting.short_message(report)}"
+    # Requests and 429s of this phase alone (setup, call, teardown): reports add them up per test.
+    requests, limited = state.stats.total, state.stats.rate_limited
     report.user_properties += [
         ("rules", ",".join(grade.ids)),
         ("level", grade.level.value if grade.level else ""),
-        ("requests", state.stats.total - item.stash.get(_REQUESTS_AT_START, state.stats.total)),
+        ("requests", requests - item.stash.get(_REQUESTS_AT_START, requests)),
         ("seconds", round(time.monotonic() - item.stash.get(_STARTED, time.monotonic()), 3)),
-        ("rate_limited", state.stats.rate_limited - item.stash.get(_429_AT_START, state.stats.rate_limited)),
+        ("rate_limited", limited - item.stash.get(_429_AT_START, limited)),
     ]
+    item.stash[_REQUESTS_AT_START], item.stash[_429_AT_START] = requests, limited
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -61,14 +61,23 @@ def _props(report: pytest.TestReport) -> dict[str, Any]:
 
 
 def collect(state: Session, report: pytest.TestReport) -> None:
-    """Turn reports into one verdict per check (call phase, or a setup that did not pass)."""
+    """Turn reports into one verdict per check (call phase, or a setup that did not pass); each
+    phase's requests are added to its check."""
     props = _props(report)
+    requests = int(props.get("requests", 0) or 0)
     if getattr(report, "node", None) is not None:  # from an xdist worker
-        state.remote_requests += int(props.get("requests", 0) or 0)
+        state.remote_requests += requests
         state.remote_rate_limited += int(props.get("rate_limited", 0) or 0)
-    if report.when == "setup" and report.passed:
-        return
-    if report.when == "teardown" and not report.failed:
+    pending = state.pending_requests
+    pending[report.nodeid] = pending.get(report.nodeid, 0) + requests
+    if report.when == "teardown":
+        extra = pending.pop(report.nodeid, 0)
+        row = next((r for r in reversed(state.results) if r["test"] == report.nodeid), None)
+        if row is not None:
+            row["requests"] += extra
+        if not report.failed:
+            return
+    elif report.when == "setup" and report.passed:
         return
     wasxfail = getattr(report, "wasxfail", "") or ""
     if report.passed:
@@ -96,7 +105,7 @@ def collect(state: Session, report: pytest.TestReport) -> None:
         "level": props.get("level") or None,
         "verdict": verdict,
         "message": message,
-        "requests": int(props.get("requests", 0) or 0),
+        "requests": pending.pop(report.nodeid, 0) if report.when != "teardown" else 0,
         "seconds": float(props.get("seconds", 0) or 0),
     })
 

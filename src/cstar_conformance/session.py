@@ -36,6 +36,7 @@ class Session:
     exchanges: list[Exchange] = field(default_factory=list)  # of the current test, for its report
     results: list[dict[str, Any]] = field(default_factory=list)  # one verdict per check (reporting)
     created: list[tuple[str, str]] = field(default_factory=list)  # made outside the factory (kind, id)
+    pending_requests: dict[str, int] = field(default_factory=dict)  # per test, until its verdict is recorded
     remote_requests: int = 0  # requests counted by xdist workers
     remote_rate_limited: int = 0
 
