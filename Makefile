@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments, e.g. make conformance ARGS="--strict -k pagination"
 ARGS ?=
 
-.PHONY: setup conformance test lint mutants report trace clean
+.PHONY: setup conformance test lint mutants report trace bench soak clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,15 @@ report: $(ALLURE)
 	cd tools/report && ALLURE_NO_ANALYTICS=true ./node_modules/.bin/allure generate ../../reports/allure-results \
 		--config allurerc.mjs >/dev/null
 	@echo "report: reports/html/index.html"
+
+# Our gate beside `st run` on the same spec and target: requests, seconds, faults caught.
+bench: $(STAMP)
+	$(BIN)/python -m cstar_conformance.bench $(ARGS)
+
+# The clean gate N times with different seeds (alternating clean and legal-variation modes).
+N ?= 20
+soak: $(STAMP)
+	$(BIN)/python -m cstar_conformance.soak -n $(N) $(ARGS)
 
 # Every CONTRACT rule with the tests and faults that cover it; fails on a MUST rule without either.
 trace: $(STAMP)

@@ -2,7 +2,7 @@
 fault switch. A fault counts as caught only when a check of a rule it breaks goes red (a MUST
 failure or a SHOULD finding); other red checks are shown as collateral.
 
-    python -m cstar_conformance.mutants [--jobs 2] [--profile smoke] [--only NAME ...]
+    python -m cstar_conformance.mutants [--jobs 2] [--profile gate] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def table(runs: list[Run]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2, help="suite runs in parallel (default 2)")
-    parser.add_argument("--profile", default="smoke", help="suite profile for the fault runs (default smoke)")
+    parser.add_argument("--profile", default="gate", help="suite profile for the fault runs (default gate)")
     parser.add_argument("--only", action="append", default=[], help="run only these faults")
     parser.add_argument("--output", default=str(ROOT / "reports" / "mutants.json"))
     options = parser.parse_args(argv)
