@@ -113,3 +113,12 @@ def test_no_secret_reaches_reports_or_terminal(tmp_path: Path) -> None:
     hits = [str(p) for p in tmp_path.rglob("*") if p.is_file() and SECRET in p.read_text(errors="replace")]
     assert SECRET not in result.stdout + result.stderr
     assert not hits, hits
+
+
+def test_should_finding_is_a_warning_and_fails_the_run_only_with_strict(tmp_path: Path) -> None:
+    args = ["suites/scenarios/test_idempotency.py", "--reference-fault", "idempotency-ignored"]
+    relaxed = suite(*args, reports=tmp_path / "relaxed")
+    assert relaxed.returncode == 0, relaxed.stdout[-2000:]
+    assert "SHOULD findings (warnings): 1" in relaxed.stdout and "MUST failed: 0" in relaxed.stdout
+    strict = suite(*args, "--strict", reports=tmp_path / "strict")
+    assert strict.returncode == 1, strict.stdout[-2000:]
