@@ -76,9 +76,37 @@ def config_for(session: Session | None, anchor_id: str | None = None) -> Schemat
     return SchemathesisConfig.from_dict(data)
 
 
+def check_spec(path: Path) -> None:
+    """A missing or invalid contract ends the run before any request, with one line."""
+    import yaml
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    from cstar_conformance.target import EXIT_SPEC, PreflightError
+
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PreflightError(f"cannot read the spec {path}: {exc.strerror}", EXIT_SPEC) from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where else ""
+        raise PreflightError(f"the spec {path} is not valid YAML{at}", EXIT_SPEC) from None
+    if not isinstance(document, dict):
+        raise PreflightError(f"the spec {path} is not an OpenAPI document", EXIT_SPEC)
+    try:
+        validate(document)
+    except OpenAPIValidationError as exc:
+        path_in_doc = "/".join(str(p) for p in getattr(exc, "path", []) or [])
+        reason = str(exc.message).splitlines()[0]
+        raise PreflightError(f"the spec {path} is not valid OpenAPI 3.1: {reason} (at /{path_in_doc})",
+                             EXIT_SPEC) from None
+
+
 def load(session: Session | None) -> BaseSchema:
     anchor = create_anchor(session) if session is not None else None
-    return schemathesis.openapi.from_path(SPEC_PATH, config=config_for(session, anchor))
+    spec = session.spec_path if session is not None else SPEC_PATH
+    return schemathesis.openapi.from_path(spec, config=config_for(session, anchor))
 
 
 def create_anchor(session: Session) -> str | None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from cstar_conformance import levels, reporting
+from cstar_conformance import contract, levels, reporting
+from cstar_conformance.client import Throttle
 from cstar_conformance.factory import new_run_id
 from cstar_conformance.session import FAMILY, Session, current, set_current
 from cstar_conformance.target import (
@@ -51,6 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "public URL that forwards to the suite's webhook receiver (remote targets)")
     add("--profile", "CSTAR_PROFILE", "smoke | gate | thorough (default gate)", choices=PROFILES)
     add("--seed", "CSTAR_SEED", "Hypothesis seed (default: fixed for gate, printed)")
+    add("--spec", "CSTAR_SPEC", "the OpenAPI contract to fuzz with (default openapi/customers.yaml)")
     add("--max-rps", "CSTAR_MAX_RPS", "throttle the suite's own client to N requests per second")
     add("--sweep-older-than", "CSTAR_SWEEP_OLDER_THAN",
         "minutes after which records of earlier, interrupted runs are swept (default 10)")
@@ -102,6 +104,8 @@ def _build_session(config: pytest.Config) -> Session:
     worker = getattr(config, "workerinput", {}).get("workerid", "")
     base_url = config.getoption("base_url", None) or None
     validate_options(base_url, opt.api_key, opt.team_id, opt.other_team_id, opt.other_api_key)
+    spec_path = Path(opt.spec).resolve() if opt.spec else ROOT / "openapi" / "customers.yaml"
+    contract.check_spec(spec_path)
     try:
         max_rps = float(opt.max_rps or 0)
         sweep_minutes = float(opt.sweep_older_than) if opt.sweep_older_than not in (None, "") else 10.0
@@ -121,9 +125,8 @@ def _build_session(config: pytest.Config) -> Session:
     run_id = (opt.cstar_run_id or new_run_id()) + worker
     session = Session(target=target, run_id=run_id, strict=bool(opt.strict),
                       profile=opt.profile or "gate", seed=seed, allow_production=opt.allow_production,
-                      sweep_minutes=sweep_minutes,
+                      sweep_minutes=sweep_minutes, spec_path=spec_path, throttle=Throttle(max_rps),
                       embedded=embedded)
-    session.throttle.__init__(max_rps)  # type: ignore[misc]
     return session
 
 

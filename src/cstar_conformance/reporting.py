@@ -169,15 +169,13 @@ def _git_commit() -> str | None:
         return None
 
 
-def spec_identity() -> tuple[str, str]:
+def spec_identity(path: Path) -> tuple[str, str]:
     """The contract's info.version and the first 12 hex digits of its SHA-256."""
     import hashlib
 
     import yaml
 
-    from cstar_conformance.contract import SPEC_PATH
-
-    raw = SPEC_PATH.read_bytes()
+    raw = path.read_bytes()
     version = str((yaml.safe_load(raw) or {}).get("info", {}).get("version", "?"))
     return version, hashlib.sha256(raw).hexdigest()[:12]
 
@@ -186,7 +184,7 @@ def write_environment(state: Session, allure_dir: Path) -> None:
     """Allure's environment panel: target, spec version and hash, suite version, commit, seed."""
     from importlib.metadata import version
 
-    spec_version, spec_hash = spec_identity()
+    spec_version, spec_hash = spec_identity(state.spec_path)
     rows = {
         "Target": state.target.description,
         "Base URL": state.target.base_url,
@@ -223,7 +221,7 @@ def write_summary(state: Session, path: Path, exitstatus: int) -> None:
         "must_failures": len(must_failures(state)),
         "should_findings": len(findings(state)),
         "git_commit": _git_commit(),
-        "spec": dict(zip(("version", "sha256"), spec_identity(), strict=True)),
+        "spec": dict(zip(("version", "sha256"), spec_identity(state.spec_path), strict=True)),
         "checks": state.results,
     }
     path.write_text(state.masker(json.dumps(summary, indent=2)) + "\n")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cstar_conformance.client import ApiClient, Exchange, Masker, RequestStats, Throttle
@@ -28,6 +29,7 @@ class Session:
     seed: int = 0
     allow_production: bool = False
     sweep_minutes: float = 10.0
+    spec_path: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml")
     stats: RequestStats = field(default_factory=RequestStats)
     masker: Masker = field(default_factory=Masker)
     throttle: Throttle = field(default_factory=Throttle)

@@ -15,6 +15,7 @@ import pytest
 from cstar_conformance.target import (
     EXIT_CREDENTIALS,
     EXIT_PRODUCTION,
+    EXIT_SPEC,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     EmbeddedReference,
@@ -122,3 +123,13 @@ def test_should_finding_is_a_warning_and_fails_the_run_only_with_strict(tmp_path
     assert "SHOULD findings (warnings): 1" in relaxed.stdout and "MUST failed: 0" in relaxed.stdout
     strict = suite(*args, "--strict", reports=tmp_path / "strict")
     assert strict.returncode == 1, strict.stdout[-2000:]
+
+
+@pytest.mark.parametrize("content", ["openapi: [3.1\n", "openapi: 3.1.0\ninfo: {title: x}\npaths: {}\n", None])
+def test_broken_spec_ends_the_run_with_its_own_status(content: str | None, tmp_path: Path) -> None:
+    spec = tmp_path / "broken.yaml"
+    if content is not None:
+        spec.write_text(content)
+    result = suite("suites", "--spec", str(spec), reports=tmp_path, timeout=30)
+    assert result.returncode == EXIT_SPEC, result.stdout + result.stderr
+    assert result.stderr.startswith("cstar: ") and result.stderr.strip().count("\n") == 0
