@@ -200,6 +200,13 @@ def write_environment(state: Session, allure_dir: Path) -> None:
     allure_dir.mkdir(parents=True, exist_ok=True)
     text = "".join(f"{key.replace(' ', '.')}={state.masker(value)}\n" for key, value in rows.items())
     (allure_dir / "environment.properties").write_text(text)
+    # The Categories tab keeps MUST failures, SHOULD findings and plain skips apart.
+    categories = [
+        {"name": "MUST failures", "matchedStatuses": ["failed", "broken"]},
+        {"name": "SHOULD findings (warnings)", "matchedStatuses": ["skipped"], "messageRegex": f".*{FINDING_PREFIX}.*"},
+        {"name": "Skipped: not observable or not applicable here", "matchedStatuses": ["skipped"]},
+    ]
+    (allure_dir / "categories.json").write_text(json.dumps(categories, indent=2))
 
 
 def write_summary(state: Session, path: Path, exitstatus: int) -> None:
