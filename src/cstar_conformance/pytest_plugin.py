@@ -193,7 +193,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     token = FAMILY.set(item.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
                        if getattr(item, "module", None) else "other")
     if state is not None:
-        state.exchanges.clear()
         item.stash[_REQUESTS_AT_START] = state.stats.total
         item.stash[_429_AT_START] = state.stats.rate_limited
         item.stash[_STARTED] = time.monotonic()
@@ -218,7 +217,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return
     grade = levels.grade_of(item)
     if report.when == "call":
-        reporting.attach_exchanges(state.exchanges, state.masker)
         reporting.label_test(grade)
     if report.failed and report.when == "call" and levels.is_finding(grade.level, state.strict):
         report.outcome = "skipped"

@@ -4,6 +4,7 @@ reports/summary.json, and Allure labels and exchange attachments."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections import Counter
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cstar_conformance.client import Exchange, Masker
+from cstar_conformance.client import Exchange
 from cstar_conformance.levels import Grade
 
 if TYPE_CHECKING:
@@ -35,14 +36,14 @@ def short_message(report: pytest.TestReport) -> str:
     return first.removeprefix("AssertionError: ")[:300]
 
 
-def attach_exchanges(exchanges: list[Exchange], masker: Masker) -> None:
-    """Every HTTP exchange of the test as an Allure attachment (secrets already masked)."""
+def exchange_step(exchange: Exchange) -> None:
+    """One HTTP exchange as an Allure step of the running test (or fixture), with the exchange —
+    secrets already masked by the client — attached. A no-op outside an Allure run."""
     if allure is None:
         return
-    for n, exchange in enumerate(exchanges, 1):
-        path = exchange.url.split("/api/v1", 1)[-1]
-        allure.attach(masker(exchange.render()), name=f"{n:02d} {exchange.method} {path} → {exchange.status}",
-                      attachment_type=AttachmentType.TEXT)
+    path = re.sub(r"^/teams/[^/]+", "", exchange.url.split("/api/v1", 1)[-1]) or "/"
+    with allure.step(f"{exchange.method} {path} → {exchange.status}"):
+        allure.attach(exchange.render(), name="exchange (curl inside)", attachment_type=AttachmentType.TEXT)
 
 
 def label_test(grade: Grade) -> None:

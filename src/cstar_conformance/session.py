@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cstar_conformance.client import ApiClient, Exchange, Masker, RequestStats, Throttle
+from cstar_conformance.client import ApiClient, Masker, RequestStats, Throttle
+from cstar_conformance.reporting import exchange_step
 from cstar_conformance.target import EmbeddedReference, Target
 
 FAMILY: contextvars.ContextVar[str] = contextvars.ContextVar("family", default="setup")
@@ -35,7 +36,6 @@ class Session:
     throttle: Throttle = field(default_factory=Throttle)
     embedded: EmbeddedReference | None = None
     started: float = field(default_factory=time.monotonic)
-    exchanges: list[Exchange] = field(default_factory=list)  # of the current test, for its report
     results: list[dict[str, Any]] = field(default_factory=list)  # one verdict per check (reporting)
     created: list[tuple[str, str]] = field(default_factory=list)  # made outside the factory (kind, id)
     pending_requests: dict[str, int] = field(default_factory=dict)  # per test, until its verdict is recorded
@@ -50,7 +50,7 @@ class Session:
         return ApiClient(
             self.target.base_url, team_id or self.target.team.id, api_key,
             stats=self.stats, masker=self.masker, throttle=self.throttle,
-            on_exchange=self.exchanges.append, family=FAMILY.get,
+            on_exchange=exchange_step, family=FAMILY.get,
         )
 
 
