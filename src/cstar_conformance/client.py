@@ -4,6 +4,7 @@ exchange log (with secrets masked) that reports attach as evidence."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import threading
 import time
@@ -87,13 +88,15 @@ class RequestStats:
     total: int = 0
     rate_limited: int = 0
     by_family: Counter[str] = field(default_factory=Counter)
+    by_operation: Counter[str] = field(default_factory=Counter)
     retry_hints: list[float | None] = field(default_factory=list)  # per 429: the wait it asked for, or None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count(self, family: str, status: int | None) -> None:
+    def count(self, family: str, status: int | None, operation: str = "other") -> None:
         with self._lock:
             self.total += 1
             self.by_family[family] += 1
+            self.by_operation[operation] += 1
             if status == 429:
                 self.rate_limited += 1
 
@@ -119,6 +122,19 @@ class Throttle:
             self._next = max(now, self._next) + self.interval
         if delay > 0:
             time.sleep(delay)
+
+
+_ID_PARAMS = {"customers": "{customerId}", "tickets": "{ticketId}", "webhooks": "{webhookId}"}
+
+
+def operation_of(request: httpx.Request) -> str:
+    """`PATCH /customers/{customerId}` for a team-scoped request: the spec's operation, whatever the ids."""
+    path = re.sub(r"^/teams/[^/]+", "", request.url.path.split("/api/v1", 1)[-1])
+    parts = path.split("/")
+    for n in range(1, len(parts) - 1):
+        if parts[n] in _ID_PARAMS:
+            parts[n + 1] = _ID_PARAMS[parts[n]]
+    return f"{request.method} {'/'.join(parts) or '/'}"
 
 
 def _text(content: bytes | None, limit: int = 20_000) -> str | None:
@@ -211,7 +227,7 @@ class ApiClient:
             try:
                 response = self._http.send(request)
             except httpx.TransportError:
-                self.stats.count(self.family(), None)
+                self.stats.count(self.family(), None, operation_of(request))
                 raise
             response.read()
             self._record(request, response, time.monotonic() - started)
@@ -224,7 +240,7 @@ class ApiClient:
         raise AssertionError("unreachable")
 
     def _record(self, request: httpx.Request, response: httpx.Response, seconds: float) -> None:
-        self.stats.count(self.family(), response.status_code)
+        self.stats.count(self.family(), response.status_code, operation_of(request))
         if self.on_exchange is None:
             return
         self.on_exchange(Exchange(

@@ -196,10 +196,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         item.stash[_REQUESTS_AT_START] = state.stats.total
         item.stash[_429_AT_START] = state.stats.rate_limited
         item.stash[_STARTED] = time.monotonic()
+        state.in_test = True
     try:
         yield
     finally:
         FAMILY.reset(token)
+        if state is not None:
+            state.in_test = False
 
 
 _REQUESTS_AT_START = pytest.StashKey[int]()

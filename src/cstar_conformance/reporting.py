@@ -156,6 +156,9 @@ def terminal_summary(tr: Any, state: Session, config: pytest.Config) -> None:
     tr.write_line(f"passed: {passed}   requests: {request_total(state)} "
                   f"(429 seen: {state.stats.rate_limited + state.remote_rate_limited})   "
                   f"seconds: {seconds:.1f}")
+    if state.stats.by_family:
+        families = ", ".join(f"{name} {count}" for name, count in state.stats.by_family.most_common())
+        tr.write_line(f"requests by family: {families}")
     html = Path(config.invocation_params.dir) / config.getini("cstar_reports_dir") / "html" / "index.html"
     tr.write_line(f"reports: {html.parent.parent}/ (junit.xml, allure-results/, summary.json); "
                   f"HTML: {'make report → ' if not html.exists() else ''}{html}")
@@ -224,7 +227,8 @@ def write_summary(state: Session, path: Path, exitstatus: int) -> None:
         "exit_status": int(exitstatus),
         "seconds": round(time.monotonic() - state.started, 2),
         "requests": {"total": request_total(state), "rate_limited": state.stats.rate_limited
-                     + state.remote_rate_limited, "by_family": dict(by_family)},
+                     + state.remote_rate_limited, "by_family": dict(by_family),
+                     "by_operation": dict(state.stats.by_operation.most_common())},
         "totals": totals(state),
         "must_failures": len(must_failures(state)),
         "should_findings": len(findings(state)),

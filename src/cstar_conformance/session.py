@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cstar_conformance.client import ApiClient, Masker, RequestStats, Throttle
+from cstar_conformance.client import ApiClient, Exchange, Masker, RequestStats, Throttle
 from cstar_conformance.reporting import exchange_step
 from cstar_conformance.target import EmbeddedReference, Target
 
@@ -37,6 +37,7 @@ class Session:
     embedded: EmbeddedReference | None = None
     started: float = field(default_factory=time.monotonic)
     results: list[dict[str, Any]] = field(default_factory=list)  # one verdict per check (reporting)
+    in_test: bool = False
     created: list[tuple[str, str]] = field(default_factory=list)  # made outside the factory (kind, id)
     pending_requests: dict[str, int] = field(default_factory=dict)  # per test, until its verdict is recorded
     remote_requests: int = 0  # requests counted by xdist workers
@@ -46,11 +47,15 @@ class Session:
         for secret in self.target.secrets():
             self.masker.add(secret)
 
+    def _on_exchange(self, exchange: Exchange) -> None:
+        if self.in_test:  # a test or its fixtures are running: the exchange is evidence for its report
+            exchange_step(exchange)
+
     def client(self, api_key: str | None, team_id: str | None = None) -> ApiClient:
         return ApiClient(
             self.target.base_url, team_id or self.target.team.id, api_key,
             stats=self.stats, masker=self.masker, throttle=self.throttle,
-            on_exchange=exchange_step, family=FAMILY.get,
+            on_exchange=self._on_exchange, family=FAMILY.get,
         )
 
 

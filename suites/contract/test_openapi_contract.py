@@ -12,6 +12,11 @@ from cstar_conformance.factory import DataFactory
 from cstar_conformance.session import Session, current
 
 schema = contract.load(current())
+
+
+def operation_label(generated) -> str:
+    operation = generated.operation
+    return f"{operation.method.upper()} {operation.path.removeprefix('/teams/{teamId}')}"
 CONTRACT_RULES = ("NO-5XX", "ENV-SUCCESS", "ENV-LIST", "ENV-ERROR", "CONTENT-TYPE-JSON", "CUSTOMER-SHAPE",
                   "CREATE-VALIDATION", "AUTH-401")
 
@@ -22,7 +27,7 @@ def test_operation_keeps_the_contract(case, cstar: Session, factory: DataFactory
     allure.dynamic.parameter("operation", case.operation.label)
     contract.mark_generated_customer(case, cstar.run_id)
     response = case.call()
-    cstar.stats.count("contract", response.status_code)
+    cstar.stats.count("contract", response.status_code, operation_label(case))
     kind = contract.created_kind(case)
     if kind and response.status_code in (200, 201):
         record_id = (response.json().get("data") or {}).get("id")
@@ -41,7 +46,7 @@ def test_stateful_sequences_keep_the_contract(cstar: Session, factory: DataFacto
 
         def after_call(self, response, case) -> None:
             super().after_call(response, case)
-            cstar.stats.count("contract-stateful", response.status_code)
+            cstar.stats.count("contract-stateful", response.status_code, operation_label(case))
             kind = contract.created_kind(case)
             if kind and response.status_code in (200, 201):
                 record_id = (response.json().get("data") or {}).get("id")

@@ -89,3 +89,23 @@ def test_production_needs_allow_production(url: str, key: str, refused: bool) ->
     else:
         check_production(target, allowed=False)
     check_production(target, allowed=True)
+
+
+def test_throttle_spaces_requests_to_the_given_rate() -> None:
+    import time
+
+    from cstar_conformance.client import Throttle
+
+    throttle = Throttle(rps=50)
+    started = time.monotonic()
+    for _ in range(6):
+        throttle.wait()
+    assert time.monotonic() - started >= 5 / 50 * 0.9
+
+
+def test_requests_are_counted_by_operation_whatever_the_ids() -> None:
+    from cstar_conformance.client import operation_of
+
+    request = httpx.Request("PATCH", "http://h/api/v1/teams/t-1/customers/2b1e5d4c-0000-4000-8000-000000000000")
+    assert operation_of(request) == "PATCH /customers/{customerId}"
+    assert operation_of(httpx.Request("GET", "http://h/api/v1/teams/t/tickets?customerId=x")) == "GET /tickets"
