@@ -44,16 +44,21 @@ def api(cstar: Session) -> Iterator[ApiClient]:
 
 @pytest.fixture(scope="session")
 def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
-    """Run-tagged test data; everything it made is deleted at the end of the session."""
+    """Run-tagged test data; everything it made is deleted at the end of the session, then both teams
+    are audited for anything of this run that is left."""
     made = DataFactory(api, cstar.run_id)
     while cstar.created:  # records made before the factory existed (the fuzzing anchor)
         made.track(*cstar.created.pop())
+    other = cstar.target.other_team
+    teams = [api] + ([api.with_key(other.api_key, other.id)] if other else [])
     if not cstar.target.embedded:
         with family("sweep"):
-            sweep_stale(api, timedelta(minutes=cstar.sweep_minutes))
+            for team in teams:
+                sweep_stale(team, timedelta(minutes=cstar.sweep_minutes))
     yield made
     with family("cleanup"):
-        problems = made.cleanup() + [f"left on the target: {left}" for left in audit(api, cstar.run_id)]
+        problems = made.cleanup()
+        problems += [f"left on the target: {left}" for team in teams for left in audit(team, cstar.run_id)]
     if problems:
         pytest.fail(f"[cleanup] records of run {cstar.run_id} remain: {'; '.join(problems[:5])}", pytrace=False)
 

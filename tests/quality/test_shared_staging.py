@@ -38,12 +38,12 @@ def suite_process(server: EmbeddedReference, reports: Path, *extra: str) -> subp
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
-def suite_records(server: EmbeddedReference) -> list[str]:
-    """Everything of the suite's marker on both teams: customers and webhooks."""
+def suite_records(server: EmbeddedReference, other_team_only: bool = False) -> list[str]:
+    """Everything of the suite's marker on both teams (or the second one): customers and webhooks."""
     target = server.target()
     found = []
     with httpx.Client(base_url=target.base_url, timeout=10) as client:
-        for team in (target.team, target.other_team):
+        for team in (target.other_team,) if other_team_only else (target.team, target.other_team):
             headers = {"Authorization": f"Bearer {team.api_key}"}
             customers = client.get(f"/teams/{team.id}/customers", params={"search": MARKER, "pageSize": 100},
                                    headers=headers).json()
@@ -53,10 +53,16 @@ def suite_records(server: EmbeddedReference) -> list[str]:
     return found
 
 
-def interrupt_mid_run(proc: subprocess.Popen[str], server: EmbeddedReference, sig: int) -> str:
-    """Send `sig` once the run is among its scenarios and has records of its own; return its output."""
+def interrupt_mid_run(proc: subprocess.Popen[str], server: EmbeddedReference, sig: int,
+                      other_team: bool = False) -> str:
+    """Send `sig` once the run is among its scenarios and has records of its own (in the second team
+    too, with `other_team`); return its output."""
     deadline = time.monotonic() + 60
-    while len(suite_records(server)) < 5 and time.monotonic() < deadline and proc.poll() is None:
+
+    def ready() -> bool:
+        return len(suite_records(server)) >= 5 and (not other_team or bool(suite_records(server, True)))
+
+    while not ready() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(sig)
@@ -69,8 +75,8 @@ def test_sigint_mid_run_leaves_nothing_and_a_killed_run_is_swept_by_the_next(sta
     out = interrupt_mid_run(suite_process(staging, tmp_path / "a"), staging, signal.SIGINT)
     assert not suite_records(staging), f"an interrupted run left records behind:\n{out[-1500:]}"
 
-    out = interrupt_mid_run(suite_process(staging, tmp_path / "b"), staging, signal.SIGKILL)
-    assert suite_records(staging), "a killed run cleans nothing: there should be leftovers to sweep"
+    out = interrupt_mid_run(suite_process(staging, tmp_path / "b"), staging, signal.SIGKILL, other_team=True)
+    assert suite_records(staging, other_team_only=True), "a killed run cleans nothing: both teams keep leftovers"
 
     rerun = suite_process(staging, tmp_path / "c", "suites/scenarios/test_idempotency.py", "--sweep-older-than", "0")
     out, _ = rerun.communicate(timeout=120)
