@@ -119,7 +119,7 @@ def table(runs: list[Run]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=2, help="suite runs in parallel (default 2)")
+    parser.add_argument("--jobs", type=int, default=3, help="suite runs in parallel (default 3)")
     parser.add_argument("--profile", default="gate", help="suite profile for the fault runs (default gate)")
     parser.add_argument("--only", action="append", default=[], help="run only these faults")
     parser.add_argument("--output", default=str(ROOT / "reports" / "mutants.json"))
