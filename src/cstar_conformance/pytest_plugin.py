@@ -195,6 +195,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if state is not None:
         item.stash[_REQUESTS_AT_START] = state.stats.total
         item.stash[_429_AT_START] = state.stats.rate_limited
+        item.stash[_HOUSEKEEPING_AT_START] = state.stats.by_family["cleanup"] + state.stats.by_family["sweep"]
         item.stash[_STARTED] = time.monotonic()
         state.in_test = True
     try:
@@ -207,6 +208,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 _REQUESTS_AT_START = pytest.StashKey[int]()
 _429_AT_START = pytest.StashKey[int]()
+_HOUSEKEEPING_AT_START = pytest.StashKey[int]()
 _STARTED = pytest.StashKey[float]()
 
 
@@ -225,15 +227,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "skipped"
         report.wasxfail = f"{reporting.FINDING_PREFIX} [{', '.join(grade.ids)}]: {reporting.short_message(report)}"
     # Requests and 429s of this phase alone (setup, call, teardown): reports add them up per test.
+    # Housekeeping (the session's cleanup and sweep, run in the last test's teardown) is counted in
+    # the run's total but not charged to that test.
     requests, limited = state.stats.total, state.stats.rate_limited
+    housekeeping = state.stats.by_family["cleanup"] + state.stats.by_family["sweep"]
     report.user_properties += [
         ("rules", ",".join(grade.ids)),
         ("level", grade.level.value if grade.level else ""),
         ("requests", requests - item.stash.get(_REQUESTS_AT_START, requests)),
+        ("housekeeping", housekeeping - item.stash.get(_HOUSEKEEPING_AT_START, housekeeping)),
         ("seconds", round(time.monotonic() - item.stash.get(_STARTED, time.monotonic()), 3)),
         ("rate_limited", limited - item.stash.get(_429_AT_START, limited)),
     ]
     item.stash[_REQUESTS_AT_START], item.stash[_429_AT_START] = requests, limited
+    item.stash[_HOUSEKEEPING_AT_START] = housekeeping
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

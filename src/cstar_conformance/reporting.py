@@ -70,7 +70,8 @@ def collect(state: Session, report: pytest.TestReport) -> None:
         state.remote_requests += requests
         state.remote_rate_limited += int(props.get("rate_limited", 0) or 0)
     pending = state.pending_requests
-    pending[report.nodeid] = pending.get(report.nodeid, 0) + requests
+    own = requests - int(props.get("housekeeping", 0) or 0)
+    pending[report.nodeid] = pending.get(report.nodeid, 0) + own
     if report.when == "teardown":
         extra = pending.pop(report.nodeid, 0)
         row = next((r for r in reversed(state.results) if r["test"] == report.nodeid), None)
