@@ -56,6 +56,21 @@ class Exchange:
         return "\n".join(head)
 
 
+def exchange_of(response: Any, masker: Masker) -> Exchange:
+    """The Exchange of a response from another transport (Schemathesis' requests-based one)."""
+    request = response.request
+    body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else request.body
+    headers = {name: ", ".join(values) if isinstance(values, list) else str(values)
+               for name, values in response.headers.items()}
+    return Exchange(
+        method=str(request.method), url=masker(str(request.url)),
+        request_headers=masker.headers(dict(request.headers)),
+        request_body=masker(body) if body else None,
+        status=response.status_code, response_headers=masker.headers(headers),
+        response_body=masker(_text(response.content) or "") or None, seconds=float(response.elapsed or 0),
+    )
+
+
 class Masker:
     """Replaces every known secret with *** in text."""
 

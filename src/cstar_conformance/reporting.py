@@ -42,6 +42,8 @@ def exchange_step(exchange: Exchange) -> None:
     if allure is None:
         return
     path = re.sub(r"^/teams/[^/]+", "", exchange.url.split("/api/v1", 1)[-1]) or "/"
+    if len(path) > 90:
+        path = path[:87] + "…"
     with allure.step(f"{exchange.method} {path} → {exchange.status}"):
         allure.attach(exchange.render(), name="exchange (curl inside)", attachment_type=AttachmentType.TEXT)
 

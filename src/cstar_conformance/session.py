@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cstar_conformance.client import ApiClient, Exchange, Masker, RequestStats, Throttle
+from cstar_conformance.client import ApiClient, Exchange, Masker, RequestStats, Throttle, exchange_of
 from cstar_conformance.reporting import exchange_step
 from cstar_conformance.target import EmbeddedReference, Target
 
@@ -46,6 +46,11 @@ class Session:
     def __post_init__(self) -> None:
         for secret in self.target.secrets():
             self.masker.add(secret)
+
+    def record(self, response: Any, family: str, operation: str) -> None:
+        """Count and report a response that another transport (Schemathesis) obtained."""
+        self.stats.count(family, response.status_code, operation)
+        self._on_exchange(exchange_of(response, self.masker))
 
     def _on_exchange(self, exchange: Exchange) -> None:
         if self.in_test:  # a test or its fixtures are running: the exchange is evidence for its report

@@ -27,7 +27,7 @@ def test_operation_keeps_the_contract(case, cstar: Session, factory: DataFactory
     allure.dynamic.parameter("operation", case.operation.label)
     contract.mark_generated_customer(case, cstar.run_id)
     response = case.call()
-    cstar.stats.count("contract", response.status_code, operation_label(case))
+    cstar.record(response, "contract", operation_label(case))
     kind = contract.created_kind(case)
     if kind and response.status_code in (200, 201):
         record_id = (response.json().get("data") or {}).get("id")
@@ -46,7 +46,7 @@ def test_stateful_sequences_keep_the_contract(cstar: Session, factory: DataFacto
 
         def after_call(self, response, case) -> None:
             super().after_call(response, case)
-            cstar.stats.count("contract-stateful", response.status_code, operation_label(case))
+            cstar.record(response, "contract-stateful", operation_label(case))
             kind = contract.created_kind(case)
             if kind and response.status_code in (200, 201):
                 record_id = (response.json().get("data") or {}).get("id")
