@@ -6,20 +6,15 @@ reference implementation, started as a subprocess on 127.0.0.1 with a fresh data
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import socket
-import subprocess
-import sys
-import threading
-import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-READY_MARKER = "CSTAR_REFERENCE_READY "
+from cstar_conformance.reference.process import ReferenceStartError, RunningReference, start_reference
 
 # Distinct exit statuses (documented in the README); pytest's own are 0-5.
 EXIT_USAGE = 4  # pytest's USAGE_ERROR: a missing or malformed option
@@ -95,62 +90,32 @@ def free_port() -> int:
 
 
 class EmbeddedReference:
-    """The reference implementation in a subprocess, for one session."""
+    """The reference implementation in a subprocess, for one session (fresh database, free port)."""
 
     def __init__(self, faults: list[str] | None = None, variant: str = "clean",
                  extra_args: list[str] | None = None) -> None:
         self.faults = list(faults or [])
         self.variant = variant
         self.extra_args = list(extra_args or [])
-        self.process: subprocess.Popen[str] | None = None
-        self.info: dict[str, object] = {}
-        self._stderr_tail: list[str] = []
+        self.running: RunningReference | None = None
+        self.info: dict[str, Any] = {}
 
-    def start(self, timeout: float = 30.0) -> dict[str, object]:
-        cmd = [sys.executable, "-m", "cstar_conformance.reference", "--host", "127.0.0.1",
-               "--port", str(free_port())]
-        for fault in self.faults:
-            cmd += ["--fault", fault]
+    def start(self, timeout: float = 30.0) -> dict[str, Any]:
+        args = ["--host", "127.0.0.1", *(a for fault in self.faults for a in ("--fault", fault))]
         if self.variant != "clean":
-            cmd += ["--variant", self.variant]
-        cmd += self.extra_args
-        self.process = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if line.startswith(READY_MARKER):
-                self.info = json.loads(line[len(READY_MARKER):])
-                threading.Thread(target=self._drain_stdout, daemon=True).start()
-                return self.info
-        self.stop()
-        tail = " | ".join(self._stderr_tail[-3:])
-        raise PreflightError(f"the embedded reference did not start: {tail or 'no output'}", EXIT_UNREACHABLE)
-
-    def _drain_stdout(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for _ in self.process.stdout:
-            pass
-
-    def _drain_stderr(self) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        for line in self.process.stderr:
-            self._stderr_tail = (self._stderr_tail + [line.rstrip()])[-20:]
+            args += ["--variant", self.variant]
+        try:
+            self.running = start_reference([*args, *self.extra_args], timeout=timeout)
+        except ReferenceStartError as exc:
+            last = [line for line in str(exc).splitlines() if line.strip()][-1:]
+            status = EXIT_USAGE if exc.returncode == 2 else EXIT_UNREACHABLE
+            raise PreflightError(f"the embedded reference did not start: {' '.join(last)}", status) from None
+        self.info = self.running.ready
+        return self.info
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.running is not None:
+            self.running.stop()
 
     def target(self, webhook_public_url: str | None = None) -> Target:
         teams = self.info["teams"]

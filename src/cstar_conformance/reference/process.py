@@ -70,6 +70,14 @@ class RunningReference:
         self.stop()
 
 
+class ReferenceStartError(RuntimeError):
+    """The server exited (or hung) before its READY line; `returncode` 2 means a usage error."""
+
+    def __init__(self, message: str, returncode: int | None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+
 def start_reference(args: Sequence[str] = (), *, timeout: float = 20.0) -> RunningReference:
     """Run ``python -m cstar_conformance.reference --port 0 ARGS`` and wait until it listens."""
     fd, stderr_path = tempfile.mkstemp(prefix="cstar-reference-", suffix=".log")
@@ -93,4 +101,5 @@ def start_reference(args: Sequence[str] = (), *, timeout: float = 20.0) -> Runni
     with open(stderr_path) as f:
         log = f.read()
     os.remove(stderr_path)
-    raise RuntimeError(f"reference server did not become ready (exit {process.returncode}):\n{log}")
+    raise ReferenceStartError(f"reference server did not become ready (exit {process.returncode}):\n{log}",
+                              process.returncode)
