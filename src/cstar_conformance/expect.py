@@ -44,8 +44,13 @@ def success(response: httpx.Response, statuses: Collection[int] = (200,)) -> Any
     return body["data"]
 
 
-def listing(response: httpx.Response) -> tuple[list[Any], dict[str, Any]]:
-    """Assert a 200 list envelope; return (data, pagination)."""
+def listing(response: httpx.Response, rule: str | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """Assert a 200 list envelope; return (data, pagination). With `rule`, a failure names it first."""
+    if rule is not None:
+        try:
+            return listing(response)
+        except AssertionError as exc:
+            raise AssertionError(f"[{rule}] {exc}") from None
     data = success(response)
     body = response.json()
     assert isinstance(data, list), f"[ENV-LIST] list data must be an array: {describe(response)}"

@@ -34,12 +34,6 @@ def _search(api: ApiClient, term: str, **params: Any) -> httpx.Response:
     return api.get("/customers", params={"search": term, "pageSize": ALL, **params})
 
 
-def _page(response: httpx.Response, rule: str) -> tuple[list[Any], dict[str, Any]]:
-    try:
-        return expect.listing(response)
-    except AssertionError as exc:
-        raise AssertionError(f"[{rule}] {exc}") from None
-
 
 @pytest.fixture(scope="module")
 def filtered(api: ApiClient, listing_dataset: ListingDataset) -> dict[Filter, httpx.Response]:
@@ -50,7 +44,7 @@ def filtered(api: ApiClient, listing_dataset: ListingDataset) -> dict[Filter, ht
 
 
 def _assert_exact(response: httpx.Response, dataset: ListingDataset, f: Filter) -> None:
-    data, _ = _page(response, "FILTER-EXACT")
+    data, _ = expect.listing(response, "FILTER-EXACT")
     wrong = [(c.get("id"), c.get("status"), c.get("sentiment")) for c in data
              if (f[0] is not None and c.get("status") != f[0]) or (f[1] is not None and c.get("sentiment") != f[1])]
     got = expect.ids_of(data)
@@ -80,7 +74,7 @@ def test_total_counts_only_the_records_matching_every_filter(
         filtered: dict[Filter, httpx.Response], listing_dataset: ListingDataset) -> None:
     wrong = []
     for f, response in filtered.items():
-        data, pagination = _page(response, "LIST-TOTAL-HASMORE")
+        data, pagination = expect.listing(response, "LIST-TOTAL-HASMORE")
         problems = expect.page_problems(data, pagination, total=len(listing_dataset.ids_where(*f)))
         if problems:
             wrong.append(f"{_name(f)}: {'; '.join(problems)}")
@@ -109,7 +103,7 @@ def test_invalid_filter_value_never_returns_the_unfiltered_list(
     expect.no_server_error(response)
     if response.status_code in expect.VALIDATION:
         return
-    data, pagination = _page(response, "FILTER-INVALID-NOT-UNFILTERED")
+    data, pagination = expect.listing(response, "FILTER-INVALID-NOT-UNFILTERED")
     unmatched = [c.get(param) for c in data if c.get(param) != value]
     assert not unmatched and pagination["total"] == len(data), (
         f"[FILTER-INVALID-NOT-UNFILTERED] {param}={value} must be rejected (400/422) or match nothing, "
@@ -135,7 +129,7 @@ def test_invalid_filter_value_is_400_or_422(invalid_answers: dict[str, httpx.Res
 
 def _assert_search(response: httpx.Response, want: frozenset[str], rule: str, what: str) -> None:
     """The items found (not `total`, which test_total_counts_… and the pagination suite judge)."""
-    got = expect.ids_of(_page(response, rule)[0])
+    got = expect.ids_of(expect.listing(response, rule)[0])
     assert set(got) == want and len(got) == len(want), (
         f"[{rule}] search for {what} must find exactly the {len(want)} records carrying it; got {len(got)} "
         f"items, {len(want - set(got))} missing, {len(set(got) - want)} others: {expect.describe(response)}")
@@ -169,7 +163,7 @@ def test_another_teams_customer_never_appears_in_the_list_or_its_total(
         api: ApiClient, other_api: ApiClient, factory: DataFactory, listing_dataset: ListingDataset) -> None:
     foreign = factory.create_customer("listing-foreign", api=other_api, **listing_dataset.foreign_body("foreign"))
     response = _search(api, listing_dataset.search_token)
-    data, pagination = _page(response, "LIST-TEAM-ONLY")
+    data, pagination = expect.listing(response, "LIST-TEAM-ONLY")
     leaked = foreign["id"] in expect.ids_of(data) or foreign["email"] in response.text
     assert not leaked and pagination["total"] == listing_dataset.count, (
         f"[LIST-TEAM-ONLY] another team's customer carrying this search token must not appear in data or "

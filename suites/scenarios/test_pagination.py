@@ -24,13 +24,6 @@ def _list(api: ApiClient, dataset: ListingDataset, **params: Any) -> httpx.Respo
     return api.get("/customers", params={"search": dataset.search_token, **params})
 
 
-def _page(response: httpx.Response, rule: str) -> tuple[list[Any], dict[str, Any]]:
-    """expect.listing with the failing rule named in front of its message."""
-    try:
-        return expect.listing(response)
-    except AssertionError as exc:
-        raise AssertionError(f"[{rule}] {exc}") from None
-
 
 @pytest.fixture(scope="module")
 def walks(api: ApiClient, listing_dataset: ListingDataset) -> dict[int, Walk]:
@@ -50,7 +43,7 @@ def walks(api: ApiClient, listing_dataset: ListingDataset) -> dict[int, Walk]:
 @pytest.mark.rule("LIST-DEFAULTS", "ENV-LIST")
 def test_list_without_page_parameters_is_page_1_of_size_20(api: ApiClient, listing_dataset: ListingDataset) -> None:
     response = _list(api, listing_dataset)
-    data, pagination = _page(response, "LIST-DEFAULTS")
+    data, pagination = expect.listing(response, "LIST-DEFAULTS")
     assert pagination["page"] == 1 and pagination["pageSize"] == 20, (
         f"[LIST-DEFAULTS] defaults must be page=1, pageSize=20, got page={pagination['page']}, "
         f"pageSize={pagination['pageSize']}: {expect.describe(response)}")
@@ -72,7 +65,7 @@ def test_page_size_above_100_is_rejected_or_clamped_to_100(api: ApiClient, size:
     expect.no_server_error(response)
     if response.status_code in expect.VALIDATION:
         return
-    data, pagination = _page(response, "LIST-PAGESIZE-MAX")
+    data, pagination = expect.listing(response, "LIST-PAGESIZE-MAX")
     assert pagination["pageSize"] == expect.MAX_PAGE_SIZE and len(data) <= expect.MAX_PAGE_SIZE, (
         f"[LIST-PAGESIZE-MAX] pageSize={size} must be rejected with 400/422 or clamped to 100 "
         f"(pagination.pageSize 100, at most 100 items); got pageSize {pagination['pageSize']} and "
@@ -123,7 +116,7 @@ def test_any_page_parameters_give_no_5xx_and_an_honest_page(odd_answers: dict[st
         f"[LIST-PAGINATION-HONEST] {case} must give a page (200) or a client error: {expect.describe(response)}")
     if response.status_code != 200:
         return
-    data, pagination = _page(response, "LIST-PAGINATION-HONEST")
+    data, pagination = expect.listing(response, "LIST-PAGINATION-HONEST")
     problems = expect.page_problems(data, pagination, total=listing_dataset.count)
     strangers = set(expect.ids_of(data)) - listing_dataset.ids
     if strangers:
@@ -142,7 +135,7 @@ def test_every_page_of_a_walk_has_consistent_total_hasmore_and_length(
         walks: dict[int, Walk], listing_dataset: ListingDataset, which: str) -> None:
     size = listing_dataset.page_size if which == "exact boundary" else listing_dataset.ragged_page_size
     for page, response in enumerate(walks[size], start=1):
-        data, pagination = _page(response, "LIST-TOTAL-HASMORE")
+        data, pagination = expect.listing(response, "LIST-TOTAL-HASMORE")
         problems = expect.page_problems(data, pagination, total=listing_dataset.count, page=page, page_size=size)
         assert not problems, (
             f"[LIST-TOTAL-HASMORE] page {page} of size {size} over {listing_dataset.count} matches: "
@@ -157,7 +150,7 @@ def test_page_past_the_end_is_200_empty_without_more(walks: dict[int, Walk], lis
     response = walks[size][-1]
     assert response.status_code == 200, (
         f"[LIST-PAST-END] page {len(walks[size])} (past the end) must be 200: {expect.describe(response)}")
-    data, pagination = _page(response, "LIST-PAST-END")
+    data, pagination = expect.listing(response, "LIST-PAST-END")
     assert data == [] and pagination["hasMore"] is False, (
         f"[LIST-PAST-END] a page past the end must have data [] and hasMore false, got {len(data)} items, "
         f"hasMore {pagination['hasMore']}: {expect.describe(response)}")
@@ -170,7 +163,7 @@ def test_walking_all_pages_yields_every_match_exactly_once(walks: dict[int, Walk
     size = listing_dataset.page_size if which == "exact boundary" else listing_dataset.ragged_page_size
     seen: list[str] = []
     for response in walks[size]:
-        seen += expect.ids_of(_page(response, "LIST-WALK-COMPLETE")[0])
+        seen += expect.ids_of(expect.listing(response, "LIST-WALK-COMPLETE")[0])
     repeated = sorted({i for i in seen if seen.count(i) > 1})
     missing = listing_dataset.ids - set(seen)
     strangers = set(seen) - listing_dataset.ids
@@ -184,9 +177,9 @@ def test_walking_all_pages_yields_every_match_exactly_once(walks: dict[int, Walk
 def test_reading_a_page_again_gives_the_same_records_in_the_same_order(
         api: ApiClient, walks: dict[int, Walk], listing_dataset: ListingDataset) -> None:
     size = listing_dataset.page_size
-    first = expect.ids_of(_page(walks[size][1], "LIST-WALK-COMPLETE")[0])
+    first = expect.ids_of(expect.listing(walks[size][1], "LIST-WALK-COMPLETE")[0])
     response = _list(api, listing_dataset, page=2, pageSize=size)
-    again = expect.ids_of(_page(response, "LIST-WALK-COMPLETE")[0])
+    again = expect.ids_of(expect.listing(response, "LIST-WALK-COMPLETE")[0])
     assert again == first, (
         f"[LIST-WALK-COMPLETE] page 2 of size {size} changed between two reads while nothing changed: "
         f"{first} then {again}: {expect.describe(response)}")
