@@ -177,12 +177,15 @@ def audit(api: ApiClient, run_id: str) -> list[str]:
 
 
 def _parse_time(value: Any) -> datetime | None:
+    """An aware datetime; a timestamp without an offset (a contract breach graded elsewhere) is read as
+    UTC, so that housekeeping still works on such a target."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> Any:

@@ -109,3 +109,14 @@ def test_requests_are_counted_by_operation_whatever_the_ids() -> None:
     request = httpx.Request("PATCH", "http://h/api/v1/teams/t-1/customers/2b1e5d4c-0000-4000-8000-000000000000")
     assert operation_of(request) == "PATCH /customers/{customerId}"
     assert operation_of(httpx.Request("GET", "http://h/api/v1/teams/t/tickets?customerId=x")) == "GET /tickets"
+
+
+def test_sweep_reads_timestamps_of_any_legal_form_and_naive_ones_as_utc() -> None:
+    from datetime import UTC, datetime
+
+    from cstar_conformance.factory import _parse_time
+
+    expected = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    for text in ("2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000+00:00", "2026-01-02T03:04:05"):
+        assert _parse_time(text) == expected
+    assert _parse_time("yesterday") is None
