@@ -7,6 +7,7 @@ import itertools
 import secrets
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,6 +145,16 @@ def find_run_customers(api: ApiClient, marker: str, max_pages: int = 20) -> list
 
 
 def sweep_stale(api: ApiClient, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Like _sweep_stale, but housekeeping never stops the run: a target whose answers break the
+    contract here gets a warning, and its checks go on to grade that breach."""
+    try:
+        return _sweep_stale(api, older_than)
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        warnings.warn(f"sweep of earlier runs' records skipped: {type(exc).__name__}: {exc}", stacklevel=2)
+        return 0
+
+
+def _sweep_stale(api: ApiClient, older_than: timedelta) -> int:
     """Delete what earlier runs of this suite left behind (interrupted, killed): customers whose email
     and webhooks whose URL carry the suite's marker, created more than `older_than` ago — so a run
     that is going on right now beside us is never touched."""
