@@ -135,3 +135,17 @@ def test_broken_spec_ends_the_run_with_its_own_status(content: str | None, tmp_p
     result = suite("suites", "--spec", str(spec), reports=tmp_path, timeout=30)
     assert result.returncode == EXIT_SPEC, result.stdout + result.stderr
     assert result.stderr.startswith("cstar: ") and result.stderr.strip().count("\n") == 0
+
+
+def test_a_target_without_tickets_or_webhooks_gets_those_checks_skipped_never_passed(tmp_path: Path) -> None:
+    import json
+
+    result = suite("suites/scenarios/test_cascade_delete.py", "suites/scenarios/test_webhooks.py",
+                   "--reference-arg=--without=tickets", "--reference-arg=--without=webhooks", reports=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    checks = json.loads((tmp_path / "summary.json").read_text())["checks"]
+    needing = [c for c in checks if "webhooks" in c["test"] or {"TICKET-COUNT", "DELETE-CASCADE",
+                                                                "TICKET-BAD-CUSTOMER"} & set(c["rules"])]
+    assert needing and all(c["verdict"] == "skipped" for c in needing), needing
+    reasons = {c["message"] for c in needing}
+    assert any("no Tickets API" in r for r in reasons) and any("no webhook registration" in r for r in reasons)

@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="alt: the legal alternatives of every MAY rule")
     parser.add_argument("--rate-limit", type=int, metavar="N", help="requests per key per window")
     parser.add_argument("--rate-window", type=float, default=3600.0, metavar="SECONDS")
+    parser.add_argument("--without", action="append", default=[], choices=("tickets", "webhooks"),
+                        help="serve no Tickets (or webhook registration) API, like a target that lacks it")
     parser.add_argument("--key-a", metavar="KEY", help="secret key of team A")
     parser.add_argument("--key-b", metavar="KEY", help="secret key of team B")
     parser.add_argument("--list-faults", action="store_true", help="print NAME<TAB>RULE-IDS<TAB>description")
@@ -84,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     settings = Settings(db_path=args.db, faults=frozenset(faults), variant=args.variant,
                         rate_limit=args.rate_limit, rate_window=args.rate_window,
-                        teams=make_teams(args.key_a, args.key_b))
+                        teams=make_teams(args.key_a, args.key_b), without=frozenset(args.without))
     app = build_app(settings)
     ready = {"teams": [team.as_json() for team in settings.teams], "faults": sorted(settings.faults),
              "variant": settings.variant}

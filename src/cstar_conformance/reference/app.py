@@ -100,6 +100,7 @@ class Settings:
     rate_limit: int | None = None
     rate_window: float = 3600.0
     teams: tuple[TeamSeed, TeamSeed] = field(default_factory=make_teams)
+    without: frozenset[str] = frozenset()  # "tickets", "webhooks": a target that lacks those APIs
 
 
 class ApiError(Exception):
@@ -1122,4 +1123,7 @@ def build_app(settings: Settings) -> FastAPI:
         ctx = api.authorize(request, team_id, write=False)
         return await run_in_threadpool(api.get_webhook, ctx, webhook_id)
 
+    if settings.without:  # a target without those APIs: their paths are unknown (404)
+        app.router.routes = [route for route in app.router.routes
+                             if not any(f"/{api_name}" in getattr(route, "path", "") for api_name in settings.without)]
     return app
