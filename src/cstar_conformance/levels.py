@@ -3,7 +3,6 @@ warning findings (failures only with --strict), MAY alternatives are never failu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pytest
@@ -44,8 +43,3 @@ def is_finding(level: Level | None, strict: bool) -> bool:
     """Whether a failure at this level is a warning finding rather than a failure of the run."""
     return level is Level.SHOULD and not strict
 
-
-def unknown_rule_ids(ids: Iterable[str]) -> list[str]:
-    from cstar_conformance.rules import BY_ID
-
-    return [i for i in ids if i not in BY_ID]

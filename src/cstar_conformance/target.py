@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import socket
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -160,9 +160,6 @@ def preflight(target: Target, timeout: float = 5.0) -> None:
                     EXIT_UNREACHABLE,
                 )
 
-
-def with_webhook_url(target: Target, url: str | None) -> Target:
-    return replace(target, webhook_public_url=url)
 
 
 PRODUCTION_HOSTS = {"cstar.help", "www.cstar.help", "app.cstar.help"}
