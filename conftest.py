@@ -45,7 +45,7 @@ def api(cstar: Session) -> Iterator[ApiClient]:
 @pytest.fixture(scope="session")
 def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
     """Run-tagged test data; everything it made is deleted at the end of the session, then both teams
-    are audited for anything of this run that is left."""
+    are audited for anything of this run that is left (deleted, and reported if it cannot be)."""
     made = DataFactory(api, cstar.run_id)
     while cstar.created:  # records made before the factory existed (the fuzzing anchor)
         made.track(*cstar.created.pop())

@@ -177,14 +177,27 @@ def _sweep_stale(api: ApiClient, older_than: timedelta) -> int:
     return removed
 
 
-def audit(api: ApiClient, run_id: str) -> list[str]:
-    """What of this run is still on the target after cleanup (should be nothing)."""
-    left = [f"customer {c['id']} <{c.get('email')}>" for c in find_run_customers(api, run_id)]
+def _run_records(api: ApiClient, run_id: str) -> list[tuple[str, str, str]]:
+    """(kind, id, label) of every customer and webhook on the target that carries this run's id."""
+    found = [("customer", str(c["id"]), f"customer {c['id']} <{c.get('email')}>")
+             for c in find_run_customers(api, run_id)]
     response = api.get("/webhooks", params={"pageSize": 100})
     if response.status_code == 200:
-        left += [f"webhook {h.get('id')} → {h.get('url')}" for h in response.json().get("data", [])
-                 if run_id in str(h.get("url", ""))]
-    return left
+        found += [("webhook", str(h.get("id")), f"webhook {h.get('id')} → {h.get('url')}")
+                  for h in response.json().get("data", []) if run_id in str(h.get("url", ""))]
+    return found
+
+
+def audit(api: ApiClient, run_id: str) -> list[str]:
+    """After cleanup: delete whatever of this run is still on the target (a record whose create was
+    interrupted before its answer was read is carried by nobody's list but has the run id), then
+    return what is left even so — which should be nothing."""
+    found = _run_records(api, run_id)
+    if not found:
+        return []
+    for kind, record_id, _ in found:
+        api.delete(f"/{kind}s/{record_id}")
+    return [label for _, _, label in _run_records(api, run_id)]
 
 
 def _parse_time(value: Any) -> datetime | None:
