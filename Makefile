@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments, e.g. make conformance ARGS="--strict -k pagination"
 ARGS ?=
 
-.PHONY: setup conformance test lint mutants report trace bench soak clean
+.PHONY: setup conformance test lint mutants report trace contract-doc bench soak clean
 
 setup: $(STAMP)
 
@@ -26,11 +26,11 @@ lint: $(STAMP)
 # The project's own tests (unit, reference, the suite run as users run it), then the mutation run.
 test: $(STAMP) lint
 	$(BIN)/pytest tests -p no:cacheprovider $(ARGS)
-	$(BIN)/python -m cstar_conformance.mutants
+	$(BIN)/python -m cstar_conformance.selfcheck.mutants
 
 # The suite against the clean reference, the legal-variation mode and every fault switch.
 mutants: $(STAMP)
-	$(BIN)/python -m cstar_conformance.mutants $(ARGS)
+	$(BIN)/python -m cstar_conformance.selfcheck.mutants $(ARGS)
 
 clean:
 	rm -rf reports/junit.xml reports/allure-results reports/summary.json reports/html
@@ -48,13 +48,18 @@ report: $(ALLURE)
 
 # Our gate beside `st run` on the same spec and target: requests, seconds, faults caught.
 bench: $(STAMP)
-	$(BIN)/python -m cstar_conformance.bench $(ARGS)
+	$(BIN)/python -m cstar_conformance.selfcheck.bench $(ARGS)
 
 # The clean gate N times with different seeds (alternating clean and legal-variation modes).
 N ?= 20
 soak: $(STAMP)
-	$(BIN)/python -m cstar_conformance.soak -n $(N) $(ARGS)
+	$(BIN)/python -m cstar_conformance.selfcheck.soak -n $(N) $(ARGS)
 
 # Every CONTRACT rule with the tests and faults that cover it; fails on a MUST rule without either.
 trace: $(STAMP)
-	$(BIN)/python -m cstar_conformance.trace
+	$(BIN)/python -m cstar_conformance.selfcheck.trace
+
+# docs/contract.md from the rules catalogue, with the tests, faults and legal modes of each rule
+# (make test fails when the committed file is not current).
+contract-doc: $(STAMP)
+	$(BIN)/python -m cstar_conformance.selfcheck.contract_doc

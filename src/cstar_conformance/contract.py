@@ -1,5 +1,5 @@
 """Schemathesis configuration for the contract: the spec, the target, the volume per profile,
-and which checks apply where — so that no MAY alternative of CONTRACT.md is ever flagged."""
+and which checks apply where — so that no MAY alternative of the contract (docs/contract.md) is ever flagged."""
 
 from __future__ import annotations
 

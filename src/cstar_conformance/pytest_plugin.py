@@ -84,7 +84,7 @@ def _is_worker(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "rule(*ids): the CONTRACT.md rule ids a test checks (see rules.py)")
+    config.addinivalue_line("markers", "rule(*ids): the contract rule ids a test checks (see rules.py)")
     config.addinivalue_line("markers", "needs(*capabilities): other_team, publishable_key, tickets, webhooks")
     if not suite_selected(config):
         return
@@ -126,7 +126,7 @@ def _build_session(config: pytest.Config) -> Session:
     session = Session(target=target, run_id=run_id, strict=bool(opt.strict),
                       profile=opt.profile or "gate", seed=seed, allow_production=opt.allow_production,
                       sweep_minutes=sweep_minutes, spec_path=spec_path, throttle=Throttle(max_rps),
-                      embedded=embedded)
+                      embedded=embedded, evidence=reporting.exchange_step)
     return session
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cstar_conformance.client import ApiClient, Exchange, Masker, RequestStats, Throttle, exchange_of
-from cstar_conformance.reporting import exchange_step
 from cstar_conformance.target import EmbeddedReference, Target
 
 FAMILY: contextvars.ContextVar[str] = contextvars.ContextVar("family", default="setup")
@@ -42,6 +41,7 @@ class Session:
     pending_requests: dict[str, int] = field(default_factory=dict)  # per test, until its verdict is recorded
     remote_requests: int = 0  # requests counted by xdist workers
     remote_rate_limited: int = 0
+    evidence: Callable[[Exchange], None] | None = None  # attaches an exchange to the running test's report
 
     def __post_init__(self) -> None:
         for secret in self.target.secrets():
@@ -53,8 +53,8 @@ class Session:
         self._on_exchange(exchange_of(response, self.masker))
 
     def _on_exchange(self, exchange: Exchange) -> None:
-        if self.in_test:  # a test or its fixtures are running: the exchange is evidence for its report
-            exchange_step(exchange)
+        if self.in_test and self.evidence is not None:  # a test or its fixtures are running
+            self.evidence(exchange)
 
     def client(self, api_key: str | None, team_id: str | None = None) -> ApiClient:
         return ApiClient(

@@ -1,7 +1,7 @@
 """Benchmark: our gate beside `st run` (the Schemathesis CLI, defaults + stateful) on the same spec
 and target — requests, seconds and fault switches caught — plus the reference's own capacity.
 
-    python -m cstar_conformance.bench [--runs 3] [--jobs 2] [--skip-faults]
+    python -m cstar_conformance.selfcheck.bench [--runs 3] [--jobs 2] [--skip-faults]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 from cstar_conformance.contract import SPEC_PATH
-from cstar_conformance.mutants import ROOT
 from cstar_conformance.reference.faults import FAULTS
+from cstar_conformance.selfcheck.mutants import ROOT
 from cstar_conformance.target import EmbeddedReference
 
 

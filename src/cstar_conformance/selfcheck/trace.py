@@ -1,6 +1,6 @@
-"""Traceability: every CONTRACT.md rule with the suite tests and the reference faults that cover it.
+"""Traceability: every contract rule with the suite tests and the reference faults that cover it.
 
-    python -m cstar_conformance.trace          # table; exit 1 if a MUST rule lacks a test or a fault
+    python -m cstar_conformance.selfcheck.trace          # table; exit 1 if a MUST rule lacks a test or a fault
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cstar_conformance.levels import grade_of
 from cstar_conformance.reference.faults import FAULTS
 from cstar_conformance.rules import RULES, Level
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class _Collector:

@@ -1,7 +1,7 @@
 """Flakiness soak: the clean gate N times with different seeds (and both reference modes);
 zero failures and zero SHOULD findings is the bar.
 
-    python -m cstar_conformance.soak [-n 20] [--jobs 2]
+    python -m cstar_conformance.selfcheck.soak [-n 20] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cstar_conformance.mutants import ROOT, run_suite
+from cstar_conformance.selfcheck.mutants import ROOT, run_suite
 
 
 def one(seed: int) -> tuple[int, str, int, list[str]]:

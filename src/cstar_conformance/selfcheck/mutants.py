@@ -2,7 +2,7 @@
 fault switch. A fault counts as caught only when a check of a rule it breaks goes red (a MUST
 failure or a SHOULD finding); other red checks are shown as collateral.
 
-    python -m cstar_conformance.mutants [--jobs 2] [--profile gate] [--only NAME ...]
+    python -m cstar_conformance.selfcheck.mutants [--jobs 2] [--profile gate] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from cstar_conformance.reference.faults import FAULTS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RED = ("failed", "error", "finding")
 RATE_LIMITED = ["--reference-arg=--rate-limit=40", "--reference-arg=--rate-window=1"]
 # Modes that must be green: the clean reference, every MAY alternative, and a rate-limited server
