@@ -154,3 +154,14 @@ def test_alt_variant_takes_the_other_legal_choices(launch: Callable[..., Running
         assert c.put(f"/customers/{created['data']['id']}", json={}).status_code == 404
         assert c.post("/customers", json={"name": "A"}).status_code == 422
         assert c.delete(f"/customers/{created['data']['id']}").status_code == 204
+
+
+def test_stats_counts_every_request_the_server_received(reference: RunningReference) -> None:
+    """Self-tests compare the suite's own request count with this number."""
+    stats_url = reference.base_url.removesuffix("/api/v1") + "/_reference/stats"
+    before = httpx.get(stats_url).json()["requests"]
+    with reference.client() as c:
+        c.get("/customers")
+        c.get("/customers", headers={"Authorization": "Bearer nope"})
+        c.put("/customers")
+    assert httpx.get(stats_url).json()["requests"] - before == 3

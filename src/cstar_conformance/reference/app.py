@@ -994,6 +994,25 @@ def _is_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+class RequestCounter:
+    """Counts every HTTP request the server receives (any path, any answer, 429s and 401s included),
+    so self-tests can compare the suite's own request count with what the target saw."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.total = 0
+        self._lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") != STATS_PATH:
+            with self._lock:
+                self.total += 1
+        await self.app(scope, receive, send)
+
+
+STATS_PATH = "/_reference/stats"
+
+
 class CatchAll:
     """Turns an unhandled exception into the 500 error envelope (only a server bug gets here)."""
 
@@ -1023,6 +1042,14 @@ class CatchAll:
             await response(scope, receive, send)
 
 
+def _middlewares(app: FastAPI) -> list[Any]:
+    found, current = [], app.middleware_stack
+    while current is not None:
+        found.append(current)
+        current = getattr(current, "app", None)
+    return found
+
+
 def build_app(settings: Settings) -> FastAPI:
     """The reference API as an ASGI app; its database and webhook workers close on shutdown."""
     api = ReferenceApi(settings)
@@ -1038,6 +1065,13 @@ def build_app(settings: Settings) -> FastAPI:
                   lifespan=lifespan, redirect_slashes=False)
     app.state.api = api
     app.add_middleware(CatchAll)
+    app.add_middleware(RequestCounter)
+
+    @app.get(STATS_PATH, include_in_schema=False)
+    async def stats() -> Response:
+        """Not part of the API: what this server received, for the project's self-tests."""
+        counter = next(m for m in _middlewares(app) if isinstance(m, RequestCounter))
+        return JsonResponse({"requests": counter.total})
 
     async def on_api_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
