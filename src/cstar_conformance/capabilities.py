@@ -26,6 +26,7 @@ import pytest
 
 from cstar_conformance import expect
 from cstar_conformance.client import ApiClient
+from cstar_conformance.factory import DataFactory
 from cstar_conformance.rules import BY_ID
 
 BLOCKED = "blocked by "
@@ -103,9 +104,38 @@ def _envelope_or_block(check: Any, response: httpx.Response, default: str) -> An
         block(_rule_of(exc, default), _RULE_IN_MESSAGE.sub("", str(exc), count=1).strip())
 
 
-def listed(response: httpx.Response, rule: str = "ENV-LIST") -> tuple[list[Any], dict[str, Any]]:
-    """(data, pagination) of a list answer a check counts with; a broken list envelope blocks the check."""
-    return _envelope_or_block(expect.listing, response, rule)  # type: ignore[no-any-return]
+def listed(response: httpx.Response) -> tuple[list[Any], dict[str, Any]]:
+    """(data, pagination) of a list answer a check reads: a status other than 200 fails the check, a 200
+    without the list envelope or without JSON blocks it (ENV-LIST, ENV-SUCCESS, CONTENT-TYPE-JSON)."""
+    assert response.status_code == 200, f"expected a list (200): {expect.describe(response)}"
+    return _envelope_or_block(expect.listing, response, "ENV-LIST")  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------------------------------- create
+
+CUSTOMER_FIELDS = ("id", "name", "email", "status", "sentiment", "tags", "notes", "customFields", "ticketCount",
+                   "createdAt", "updatedAt")
+
+
+def create_customer(factory: DataFactory, label: str = "c", api: ApiClient | None = None,
+                    **fields: Any) -> dict[str, Any]:
+    """A run-tagged customer a check builds on (`DataFactory.create_customer`), proven on the spot: a
+    create that is refused, or answered without the whole customer, blocks the check by CREATE-2XX
+    (or by the envelope rule the answer breaks) instead of failing it with a KeyError later."""
+    response = factory.post_customer(factory.tagged_body(label, **fields), api)
+    if not 200 <= response.status_code < 300:
+        block("CREATE-2XX", f"set-up: a valid create was refused: {expect.describe(response)}")
+    return created(response)
+
+
+def created(response: httpx.Response) -> dict[str, Any]:
+    """The customer of a 2xx create answer the check builds on: an answer without the success envelope or
+    without every field of the customer blocks the check (CREATE-2XX, ENV-SUCCESS, CONTENT-TYPE-JSON)."""
+    data = _envelope_or_block(lambda r: expect.success(r, range(200, 300)), response, "ENV-SUCCESS")
+    missing = [name for name in CUSTOMER_FIELDS if not isinstance(data, dict) or name not in data]
+    if missing:
+        block("CREATE-2XX", f"the create answer lacks {', '.join(missing)}: {expect.describe(response)}")
+    return data  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------------------------------------- search
@@ -127,13 +157,19 @@ def search(api: ApiClient, term: str, witnesses: Collection[Mapping[str, Any]], 
            **params: Any) -> Found:
     """List the team's customers matching `search=term` (one page of 100) and prove the search works:
     every witness — a customer known to exist that carries `term` in its `where` (name, email or both),
-    just as the records the check looks for would — must be in the answer. Otherwise the check is
-    blocked by SEARCH-NAME-OR-EMAIL (or by the envelope rule the answer breaks); a missing witness is
-    first confirmed to exist with one GET."""
-    response = api.get("/customers", params={"search": term, "pageSize": SEARCH_PAGE, **params})
+    just as the records the check looks for would — must be in the answer (see `searched`)."""
+    return searched(api, api.get("/customers", params={"search": term, "pageSize": SEARCH_PAGE, **params}),
+                    term, witnesses, where)
+
+
+def searched(api: ApiClient, response: httpx.Response, term: str, witnesses: Collection[Mapping[str, Any]],
+             where: str = "email") -> Found:
+    """Judge the answer to `search=term` made earlier: when a witness is missing, the check is blocked by
+    SEARCH-NAME-OR-EMAIL (or by the envelope rule the answer breaks); a missing witness is first
+    confirmed to exist with one GET."""
     if response.status_code != 200:
         block(SEARCH, f"a search for {term!r} was not answered with a list: {expect.describe(response)}")
-    data, pagination = listed(response, SEARCH)
+    data, pagination = listed(response)
     found = set(expect.ids_of(data))
     for witness in witnesses:
         if str(witness.get("id")) in found:
@@ -177,7 +213,7 @@ def search_narrows(api: ApiClient, term: str, ids: Collection[str]) -> Proof:
     try:
         data, _ = expect.listing(response)
     except AssertionError as exc:
-        return Proof(_rule_of(exc, SEARCH), f"the list answer breaks its envelope: {exc}")
+        return Proof(_rule_of(exc, SEARCH), _RULE_IN_MESSAGE.sub("", str(exc), count=1).strip())
     got = expect.ids_of(data)
     missing, strangers = set(ids) - set(got), set(got) - set(ids)
     if missing or strangers or len(got) != len(set(got)):
@@ -190,15 +226,19 @@ def search_narrows(api: ApiClient, term: str, ids: Collection[str]) -> Proof:
 # ---------------------------------------------------------------------------------------------- GET
 
 
-def read_back(api: ApiClient, customer_id: str) -> dict[str, Any]:
+def read_back(api: ApiClient, customer_id: str, answered: Mapping[str, Any] | None = None,
+              earlier: Collection[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """GET a customer the check knows to exist, to see what the target stored (see `stored`)."""
-    return stored(api.get(f"/customers/{customer_id}"), customer_id)
+    return stored(api.get(f"/customers/{customer_id}"), customer_id, answered, earlier)
 
 
-def stored(response: httpx.Response, customer_id: str) -> dict[str, Any]:
+def stored(response: httpx.Response, customer_id: str, answered: Mapping[str, Any] | None = None,
+           earlier: Collection[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """The customer of a GET the check made to read back what the target stored. A 200 without the
     success envelope, without JSON or without that customer blocks the check (ENV-SUCCESS,
-    CONTENT-TYPE-JSON, GET-EQUALS); any other status fails it — the record the check wrote to is gone."""
+    CONTENT-TYPE-JSON, GET-EQUALS); any other status fails it — the record the check wrote to is gone.
+    With `answered` (the last write's answer) and `earlier` (states the target answered before it), a
+    GET that serves one of those earlier states instead is a stale read: blocked by GET-EQUALS."""
     if response.status_code != 200:
         raise AssertionError(f"reading customer {customer_id} back failed — it should exist: "
                              f"{expect.describe(response)}")
@@ -206,6 +246,10 @@ def stored(response: httpx.Response, customer_id: str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("id") != customer_id:
         block("GET-EQUALS", f"GET of existing customer {customer_id} answered 200 without that customer: "
                             f"{expect.describe(response)}")
+    differs = expect.same_customer(data, dict(answered)) if answered is not None else []
+    if differs and any(not expect.same_customer(data, dict(state)) for state in earlier):
+        block("GET-EQUALS", f"GET of customer {customer_id} serves a state the target answered before the last "
+                            f"write, not that write's answer: {differs}")
     return data
 
 

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from cstar_conformance import capabilities
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
 
 STATUSES = ("active", "inactive")
@@ -88,8 +89,8 @@ def seed_listing_dataset(factory: DataFactory, count: int = 25, page_size: int =
         mailed = i % 4 == 2
         name = f"Ada {name_token}son {search_token} {i}" if named else f"Ada Listing {search_token} {i}"
         local = f"{search_token}-{email_token}-{i}" if mailed else f"{search_token}-{i}"
-        customers.append(factory.create_customer(
-            "listing", name=name, email=f"{local}@{EMAIL_DOMAIN}",
+        customers.append(capabilities.create_customer(
+            factory, "listing", name=name, email=f"{local}@{EMAIL_DOMAIN}",
             status=STATUSES[1] if i % 3 == 1 else STATUSES[0], sentiment=SENTIMENTS[i % 4]))
     return ListingDataset(search_token=search_token, name_token=name_token, email_token=email_token,
                           customers=tuple(customers), page_size=page_size, ragged_page_size=ragged_page_size)

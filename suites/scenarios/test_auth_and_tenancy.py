@@ -19,7 +19,7 @@ WRITES = ["create", "patch", "delete"]
 @pytest.fixture(scope="module")
 def victim(factory: DataFactory) -> dict[str, Any]:
     """A customer of the team under test that no wrong credential may read or change."""
-    return factory.create_customer("victim", notes="must not change", tags=["auth-matrix", factory.tag])
+    return capabilities.create_customer(factory, "victim", notes="must not change", tags=["auth-matrix", factory.tag])
 
 
 def refused_body(factory: DataFactory, victim: dict[str, Any], label: str) -> dict[str, Any]:

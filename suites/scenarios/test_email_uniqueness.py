@@ -29,7 +29,7 @@ def holders(api: ApiClient, email: str, witness: dict[str, Any]) -> list[dict[st
 @pytest.fixture(scope="module")
 def duplicate(factory: DataFactory) -> tuple[dict[str, Any], httpx.Response]:
     """A customer, and a second create that reuses its address exactly (other name and notes)."""
-    first = factory.create_customer("dup", notes="the first holder")
+    first = capabilities.create_customer(factory, "dup", notes="the first holder")
     second = factory.customer_body("dup-second", email=first["email"], notes="the second attempt")
     return first, factory.post_customer(second)
 
@@ -56,7 +56,7 @@ def test_second_create_with_the_same_email_is_409(duplicate: tuple[dict[str, Any
 
 @pytest.mark.rule("EMAIL-UNIQUE-CASE")
 def test_duplicate_email_in_other_letter_case_is_rejected(factory: DataFactory) -> None:
-    first = factory.create_customer("case")
+    first = capabilities.create_customer(factory, "case")
     shouted = upper_but(first["email"], factory.run_id)
     assert shouted != first["email"], "set-up: the address has no letters to change"
     response = factory.post_customer(factory.customer_body("case-second", email=shouted))
@@ -67,7 +67,7 @@ def test_duplicate_email_in_other_letter_case_is_rejected(factory: DataFactory) 
 
 @pytest.mark.rule("EMAIL-OTHER-TEAM-OK")
 def test_same_email_in_another_team_is_accepted(other_api: ApiClient, factory: DataFactory) -> None:
-    mine = factory.create_customer("otherteam")
+    mine = capabilities.create_customer(factory, "otherteam")
     response = factory.post_customer(factory.customer_body("otherteam-b", email=mine["email"]), api=other_api)
     assert 200 <= response.status_code < 300, (
         f"[EMAIL-OTHER-TEAM-OK] another team's use of {mine['email']} must not block this one: "
@@ -80,8 +80,8 @@ def test_same_email_in_another_team_is_accepted(other_api: ApiClient, factory: D
 @pytest.mark.rule("PATCH-EMAIL-CONFLICT", "ENV-ERROR")
 def test_patch_to_another_customers_email_is_rejected_and_changes_nothing(
         api: ApiClient, factory: DataFactory) -> None:
-    taken = factory.create_customer("conflict-a")
-    other = factory.create_customer("conflict-b", notes="must stay")
+    taken = capabilities.create_customer(factory, "conflict-a")
+    other = capabilities.create_customer(factory, "conflict-b", notes="must stay")
     path = f"/customers/{other['id']}"
     response = api.patch(path, {"email": taken["email"], "notes": "changed with a taken email"})
     assert 400 <= response.status_code < 500, (
@@ -94,7 +94,7 @@ def test_patch_to_another_customers_email_is_rejected_and_changes_nothing(
 
 @pytest.mark.rule("PATCH-OWN-EMAIL-OK")
 def test_patch_to_own_email_in_any_letter_case_is_no_conflict(api: ApiClient, factory: DataFactory) -> None:
-    me = factory.create_customer("own")
+    me = capabilities.create_customer(factory, "own")
     path = f"/customers/{me['id']}"
     for email in (me["email"], upper_but(me["email"], factory.run_id)):
         response = api.patch(path, {"email": email})
@@ -108,7 +108,7 @@ def test_patch_to_own_email_in_any_letter_case_is_no_conflict(api: ApiClient, fa
 
 @pytest.mark.rule("DELETE-EMAIL-REUSABLE")
 def test_email_is_free_again_after_delete(api: ApiClient, factory: DataFactory) -> None:
-    gone = factory.create_customer("reuse")
+    gone = capabilities.create_customer(factory, "reuse")
     deleted = api.delete(f"/customers/{gone['id']}")
     assert deleted.status_code in (200, 204), f"set-up: delete failed: {expect.describe(deleted)}"
     factory.forget("customer", gone["id"])

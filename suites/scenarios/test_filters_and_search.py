@@ -129,8 +129,9 @@ def test_invalid_filter_value_is_400_or_422(invalid_answers: dict[str, httpx.Res
 
 
 def _assert_search(response: httpx.Response, want: frozenset[str], rule: str, what: str) -> None:
-    """The items found (not `total`, which test_total_counts_… and the pagination suite judge)."""
-    got = expect.ids_of(expect.listing(response, rule)[0])
+    """The items found (not `total`, which test_total_counts_… and the pagination suite judge); a list
+    answer without its envelope blocks the check (ENV-LIST, CONTENT-TYPE-JSON)."""
+    got = expect.ids_of(capabilities.listed(response)[0])
     assert set(got) == want and len(got) == len(want), (
         f"[{rule}] search for {what} must find exactly the {len(want)} records carrying it; got {len(got)} "
         f"items, {len(want - set(got))} missing, {len(set(got) - want)} others: {expect.describe(response)}")
@@ -189,7 +190,8 @@ def test_another_teams_customer_never_appears_in_the_list_or_its_total(
         capabilities.block("LIST-TOTAL-HASMORE", f"before any other team's customer carried the token, the search "
                                                  f"already said total {dataset_search.total} for "
                                                  f"{searchable_dataset.count} matches")
-    foreign = factory.create_customer("listing-foreign", api=other_api, **searchable_dataset.foreign_body("foreign"))
+    foreign = capabilities.create_customer(factory, "listing-foreign", api=other_api,
+                                           **searchable_dataset.foreign_body("foreign"))
     response = _search(api, searchable_dataset.search_token)
     data, pagination = expect.listing(response, "LIST-TEAM-ONLY")
     leaked = foreign["id"] in expect.ids_of(data) or foreign["email"] in response.text

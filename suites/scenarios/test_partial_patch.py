@@ -30,7 +30,7 @@ class Aged:
 def aged(factory: DataFactory) -> Aged:
     """Created when the module starts, so that by the last test more than a second has passed
     (PATCH-UPDATEDAT-MOVES needs that without sleeping through a whole second)."""
-    customer = factory.create_customer("aged", notes="before")
+    customer = capabilities.create_customer(factory, "aged", notes="before")
     return Aged(customer, time.monotonic())
 
 
@@ -45,7 +45,7 @@ def full_customer(factory: DataFactory, label: str, **fields: Any) -> dict[str, 
         "customFields": {RUN_FIELD: factory.run_id, "plan": "gold", "region": "eu"},
     }
     values.update(fields)
-    return factory.create_customer(label, **values)
+    return capabilities.create_customer(factory, label, **values)
 
 
 def unchanged(actual: dict[str, Any], expected: dict[str, Any], fields: tuple[str, ...]) -> list[str]:
@@ -83,7 +83,7 @@ def test_patch_changes_only_the_fields_in_the_body(one_field_patches: OneFieldPa
     diffs = unchanged(after_name, after_notes | {"name": p.new_name}, ALL_BUT_UPDATED)
     assert not diffs, (f"[PATCH-KEEPS-OMITTED] PATCH {{name}} changed omitted fields (or missed the name): "
                        f"{diffs}; {expect.describe(p.name_patch)}")
-    stored = capabilities.stored(p.read_back, p.created["id"])
+    stored = capabilities.stored(p.read_back, p.created["id"], answered=after_name, earlier=[p.created, after_notes])
     diffs = unchanged(stored, after_name, (*ALL_BUT_UPDATED, "updatedAt"))
     assert not diffs, (f"[PATCH-KEEPS-OMITTED] GET after the PATCHes differs from the PATCH answer: {diffs}; "
                        f"{expect.describe(p.read_back)}")
@@ -102,30 +102,34 @@ def test_patch_without_custom_fields_leaves_them_unchanged(one_field_patches: On
 
 @pytest.mark.rule("PATCH-TAGS-REPLACE")
 def test_patch_tags_replaces_the_whole_array(api: ApiClient, factory: DataFactory) -> None:
-    created = factory.create_customer("tags", tags=["old-1", "old-2", factory.tag])
+    created = capabilities.create_customer(factory, "tags", tags=["old-1", "old-2", factory.tag])
     path = f"/customers/{created['id']}"
+    answers = [created]
     for tags in (["new-1", factory.tag], []):
         response = api.patch(path, {"tags": tags})
-        got = expect.success(response).get("tags")
+        answers.append(expect.success(response))
+        got = answers[-1].get("tags")
         assert isinstance(got, list) and sorted(got) == sorted(tags), (
             f"[PATCH-TAGS-REPLACE] PATCH tags {tags!r} must replace the array, got {got!r}: "
             f"{expect.describe(response)}")
-    stored = capabilities.read_back(api, created["id"])
+    stored = capabilities.read_back(api, created["id"], answered=answers[-1], earlier=answers[:-1])
     assert stored.get("tags") == [], f"[PATCH-TAGS-REPLACE] tags [] was not stored: GET shows {stored.get('tags')!r}"
 
 
 @pytest.mark.rule("PATCH-CUSTOMFIELDS-MERGE")
 def test_patch_custom_fields_merges_keys_and_null_removes_one(api: ApiClient, factory: DataFactory) -> None:
-    created = factory.create_customer("merge", customFields={RUN_FIELD: factory.run_id, "a": "1", "b": "2"})
+    created = capabilities.create_customer(factory, "merge",
+                                           customFields={RUN_FIELD: factory.run_id, "a": "1", "b": "2"})
     path = f"/customers/{created['id']}"
     response = api.patch(path, {"customFields": {"b": None, "c": "3"}})
     want = {RUN_FIELD: factory.run_id, "a": "1", "c": "3"}
-    got = expect.success(response).get("customFields")
+    answer = expect.success(response)
+    got = answer.get("customFields")
     assert expect.same_json(got, want), (
         f"[PATCH-CUSTOMFIELDS-MERGE] {{a,b}} + PATCH {{b:null,c}} should give {want!r} (JSON Merge Patch; "
         f"replacing the whole object is legal but falls short of this SHOULD), got {got!r}: "
         f"{expect.describe(response)}")
-    stored = capabilities.read_back(api, created["id"]).get("customFields")
+    stored = capabilities.read_back(api, created["id"], answered=answer, earlier=[created]).get("customFields")
     assert expect.same_json(stored, want), (
         f"[PATCH-CUSTOMFIELDS-MERGE] the merged customFields were not stored: GET shows {stored!r}")
 
@@ -171,7 +175,7 @@ def test_patch_with_an_invalid_field_is_rejected_and_writes_nothing(api: ApiClie
 
 @pytest.mark.rule("PATCH-IMMUTABLE-FIELDS")
 def test_patch_cannot_change_id_created_at_or_ticket_count(api: ApiClient, factory: DataFactory) -> None:
-    created = factory.create_customer("immutable")
+    created = capabilities.create_customer(factory, "immutable")
     path = f"/customers/{created['id']}"
     response = api.patch(path, {"notes": "read-only fields attached", "id": str(uuid.uuid4()),
                                 "createdAt": "2001-01-01T00:00:00Z", "ticketCount": 7})

@@ -13,7 +13,7 @@ from cstar_conformance.factory import DataFactory
 
 @pytest.fixture(scope="module")
 def own(factory: DataFactory) -> dict[str, Any]:
-    return factory.create_customer("transport")
+    return capabilities.create_customer(factory, "transport")
 
 
 def assert_405_with_allow_or_404(response: Any) -> None:

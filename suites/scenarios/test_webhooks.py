@@ -123,8 +123,9 @@ def story(cstar: Session, api: ApiClient, factory: DataFactory, receiver: Receiv
     and PATCHes it right away; then wait once, each event until 10 s after the call that caused it
     answered (worst case ~10 s, on a good server a fraction of a second)."""
     other = cstar.target.other_team
-    foreign = factory.create_customer("webhook-foreign", api=api.with_key(other.api_key, other.id)) if other else None
-    created = factory.create_customer("webhook", sentiment="happy")
+    foreign = (capabilities.create_customer(factory, "webhook-foreign", api=api.with_key(other.api_key, other.id))
+               if other else None)
+    created = capabilities.create_customer(factory, "webhook", sentiment="happy")
     created_at = time.time()
     response = api.patch(f"/customers/{created['id']}",
                          {"name": f"Conformance {factory.unique('webhook-renamed')}", "sentiment": "frustrated"})
