@@ -19,6 +19,7 @@ import threading
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NoReturn
 
 import httpx
@@ -27,7 +28,7 @@ import pytest
 from cstar_conformance import expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory
-from cstar_conformance.rules import BY_ID
+from cstar_conformance.rules import BY_ID, Level
 
 BLOCKED = "blocked by "
 SEARCH = "SEARCH-NAME-OR-EMAIL"
@@ -69,8 +70,8 @@ def checking(node_id: str, rule_ids: Collection[str]) -> Iterator[None]:
 def block(rule_id: str, what: str) -> NoReturn:
     """The running check cannot be judged because `rule_id` is broken (shown by `what`): skip it as
     ``blocked by RULE-ID: what`` — or, when `rule_id` is one of the check's own rules, fail it."""
-    if rule_id not in BY_ID:
-        raise KeyError(f"unknown rule id {rule_id!r}")
+    if rule_id not in BY_ID or BY_ID[rule_id].level is not Level.MUST:
+        raise KeyError(f"{rule_id!r} is no MUST rule: only a MUST breach may block a check")
     if rule_id in _ledger.rules:
         raise AssertionError(f"[{rule_id}] {what}")
     with _ledger._lock:
@@ -224,6 +225,15 @@ def search_narrows(api: ApiClient, term: str, ids: Collection[str]) -> Proof:
 
 
 # ---------------------------------------------------------------------------------------------- GET
+
+
+def instant(value: Any, name: str) -> datetime:
+    """A customer timestamp a check compares in time: one that is not RFC 3339 blocks the check by
+    CUSTOMER-SHAPE (its order cannot be judged)."""
+    try:
+        return expect.timestamp(value, name)
+    except AssertionError as exc:
+        block("CUSTOMER-SHAPE", str(exc))
 
 
 def read_back(api: ApiClient, customer_id: str, answered: Mapping[str, Any] | None = None,

@@ -144,7 +144,8 @@ def test_empty_patch_is_2xx_and_changes_nothing(api: ApiClient, factory: DataFac
     got = capabilities.read_back(api, created["id"])
     diffs = unchanged(got, created, ALL_BUT_UPDATED)
     # updatedAt: a PATCH that changes nothing MAY leave it or move it, never back
-    if expect.timestamp(got.get("updatedAt"), "updatedAt") < expect.timestamp(created["updatedAt"], "updatedAt"):
+    if capabilities.instant(got.get("updatedAt"), "updatedAt") < capabilities.instant(created["updatedAt"],
+                                                                                      "updatedAt"):
         diffs.append(f"updatedAt went backwards: {got.get('updatedAt')!r} < {created['updatedAt']!r}")
     assert not diffs, f"[PATCH-EMPTY-NOOP] PATCH {{}} changed the customer: {diffs}; GET shows {got!r}"
 
@@ -188,10 +189,10 @@ def test_patch_cannot_change_id_created_at_or_ticket_count(api: ApiClient, facto
     problems = []
     for source, got in answers:
         problems += [f"{source} {d}" for d in unchanged(got, created, ("id", "createdAt", "ticketCount"))]
-        updated = expect.timestamp(got.get("updatedAt"), "updatedAt")
-        if updated < expect.timestamp(created["updatedAt"], "updatedAt"):
+        updated = capabilities.instant(got.get("updatedAt"), "updatedAt")
+        if updated < capabilities.instant(created["updatedAt"], "updatedAt"):
             problems.append(f"{source} updatedAt went backwards: {got.get('updatedAt')!r} < {created['updatedAt']!r}")
-        if updated < expect.timestamp(got.get("createdAt"), "createdAt"):
+        if updated < capabilities.instant(got.get("createdAt"), "createdAt"):
             problems.append(f"{source} updatedAt {got.get('updatedAt')!r} is before createdAt {got.get('createdAt')!r}")
     assert not problems, (f"[PATCH-IMMUTABLE-FIELDS] {'; '.join(problems)}; {expect.describe(response)}; "
                           f"GET shows {answers[-1][1]!r}")
@@ -212,8 +213,8 @@ def test_changing_patch_moves_updated_at_forward(api: ApiClient, aged: Aged) -> 
     wait_until(lambda: time.monotonic() - aged.created_at > 1.1, timeout=2.0)
     response = api.patch(f"/customers/{aged.customer['id']}", {"notes": "after more than a second"})
     got = expect.success(response)
-    before = expect.timestamp(aged.customer["updatedAt"], "updatedAt")
-    after = expect.timestamp(got.get("updatedAt"), "updatedAt")
+    before = capabilities.instant(aged.customer["updatedAt"], "updatedAt")
+    after = capabilities.instant(got.get("updatedAt"), "updatedAt")
     assert after > before, (
         f"[PATCH-UPDATEDAT-MOVES] a PATCH more than a second after the create must move updatedAt forward: "
         f"{aged.customer['updatedAt']!r} → {got.get('updatedAt')!r}; {expect.describe(response)}")

@@ -5,9 +5,9 @@ reach the suite's receiver. Then requests that must each get a 4xx — an invali
 field before the bad one), a create repeating A's address, a PATCH of B to A's address (with notes),
 and PATCHes of A with the other team's key, with the publishable key and without a key (each when the
 run has that credential) — after which A and B are read back: no field may have changed. Then a valid
-sentinel PATCH of B; once its customer.updated has arrived (≤ 10 s) and a grace period passed, no event
-about A, about B (other than their creation and the sentinel) or about the refused duplicate may have
-come. Without a receiver the event half is skipped with the reason; the field half still runs.
+sentinel create of C; once its customer.created has arrived (≤ 10 s) and a grace period passed, no event
+about A or B (other than their creation) or about the refused duplicate may have come. Without a
+receiver the event half is skipped with the reason; the field half still runs.
 
 A request that was not refused makes the check unjudgeable: it is blocked by the rule that request
 breaks (EMAIL-UNIQUE, PATCH-EMAIL-CONFLICT, …), whose own check is red."""
@@ -28,10 +28,9 @@ from cstar_conformance.factory import DataFactory
 from cstar_conformance.session import Session
 from cstar_conformance.webhooks import Delivery, Receiver
 
-CREATED, UPDATED = "customer.created", "customer.updated"
+CREATED = "customer.created"
 EVENT_WITHIN = 10.0  # WEBHOOK-WITHIN-10S
 NO_EVENT_GRACE = 0.5  # after the sentinel's event, before concluding that no other event came
-SENTINEL_NOTES = "sentinel: a valid change after the refused requests"
 RULE_OF = {  # the rule each request breaks when it is not refused
     "invalid PATCH": "PATCH-INVALID-NOCHANGE",
     "duplicate create": "EMAIL-UNIQUE",
@@ -51,7 +50,8 @@ class Rejections:
     read_back: dict[str, httpx.Response] = field(default_factory=dict)  # "A"/"B" → GET after the requests
     hook_path: str | None = None
     no_events_because: str = ""  # why the event half cannot run, when it cannot
-    sentinel: Delivery | None = None
+    sentinel_create: httpx.Response | None = None  # the create of C, after the refused requests
+    sentinel: Delivery | None = None  # its customer.created
 
     def require_refused(self) -> None:
         for request, response in self.answers.items():
@@ -101,20 +101,21 @@ def rejections(cstar: Session, api: ApiClient, factory: DataFactory,
     made.read_back = {"A": api.get(path_a), "B": api.get(path_b)}
     if hook_path is not None:
         receiver: Receiver = request.getfixturevalue("receiver")
-        api.patch(path_b, {"notes": SENTINEL_NOTES})
-        made.sentinel = receiver.wait_for(hook_path, _is_sentinel(b["id"]), EVENT_WITHIN)
-        time.sleep(NO_EVENT_GRACE)
+        made.sentinel_create = factory.post_customer(factory.tagged_body("rejected-sentinel"))
+        c = made.sentinel_create.json().get("data") if 200 <= made.sentinel_create.status_code < 300 else None
+        if isinstance(c, dict) and isinstance(c.get("id"), str):
+            made.sentinel = receiver.wait_for(hook_path, _created_event(c["id"]), EVENT_WITHIN)
+            time.sleep(NO_EVENT_GRACE)
     yield made
     if hook_id is not None and api.delete(f"/webhooks/{hook_id}").status_code in (200, 202, 204, 404):
         factory.forget("webhook", hook_id)  # deregistered now, so later modules' events are not sent here
 
 
-def _is_sentinel(customer_id: str) -> Any:
+def _created_event(customer_id: str) -> Any:
     def match(delivery: Delivery) -> bool:
         payload = delivery.payload()
-        customer = delivery.customer()
-        return (isinstance(payload, dict) and payload.get("type") == UPDATED and customer.get("id") == customer_id
-                and customer.get("notes") == SENTINEL_NOTES)
+        return (isinstance(payload, dict) and payload.get("type") == CREATED
+                and delivery.customer().get("id") == customer_id)
     return match
 
 
@@ -134,7 +135,10 @@ def test_rejected_requests_send_no_webhook_event(rejections: Rejections, receive
     if rejections.hook_path is None:
         pytest.skip(rejections.no_events_because)
     rejections.require_refused()
-    capabilities.sentinel_arrived(rejections.sentinel, UPDATED, "a valid PATCH made after the refused requests",
+    if rejections.sentinel_create is not None and not 200 <= rejections.sentinel_create.status_code < 300:
+        capabilities.block("CREATE-2XX", f"set-up: the sentinel create was refused: "
+                                         f"{expect.describe(rejections.sentinel_create)}")
+    capabilities.sentinel_arrived(rejections.sentinel, CREATED, "a valid create made after the refused requests",
                                   EVENT_WITHIN)
     a, b, refused = rejections.a, rejections.b, rejections.refused_body
     wrong = []
@@ -143,8 +147,8 @@ def test_rejected_requests_send_no_webhook_event(rejections: Rejections, receive
         kind = payload.get("type") if isinstance(payload, dict) else None
         customer = delivery.customer()
         about = customer.get("id")
-        if _is_sentinel(b["id"])(delivery) or (about in (a["id"], b["id"]) and kind == CREATED):
-            continue  # the sentinel, and the creation of A and B during set-up
+        if about in (a["id"], b["id"]) and kind == CREATED:
+            continue  # the creation of A and B during set-up
         if about in (a["id"], b["id"]):
             wrong.append(f"{kind} about {'A' if about == a['id'] else 'B'} ({about}): {delivery.body[:300]!r}")
         elif (str(customer.get("email", "")).lower() == refused["email"].lower()
