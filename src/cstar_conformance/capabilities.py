@@ -92,9 +92,10 @@ def unconfirmed(results: list[dict[str, Any]]) -> list[Block]:
 
 
 def _rule_of(error: AssertionError, default: str) -> str:
-    """The rule an `expect` assertion names first (`[ENV-LIST] …`), else `default`."""
+    """The MUST rule an `expect` assertion names first (`[ENV-LIST] …`), else `default`."""
     found = _RULE_IN_MESSAGE.match(str(error))
-    return found.group(1) if found and found.group(1) in BY_ID else default
+    named = BY_ID.get(found.group(1)) if found else None
+    return named.id if named is not None and named.level is Level.MUST else default
 
 
 def _envelope_or_block(check: Any, response: httpx.Response, default: str) -> Any:
