@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from cstar_conformance import capabilities
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
 
 STATUSES = ("active", "inactive")
@@ -88,8 +89,30 @@ def seed_listing_dataset(factory: DataFactory, count: int = 25, page_size: int =
         mailed = i % 4 == 2
         name = f"Ada {name_token}son {search_token} {i}" if named else f"Ada Listing {search_token} {i}"
         local = f"{search_token}-{email_token}-{i}" if mailed else f"{search_token}-{i}"
-        customers.append(factory.create_customer(
-            "listing", name=name, email=f"{local}@{EMAIL_DOMAIN}",
+        customers.append(capabilities.create_customer(
+            factory, "listing", name=name, email=f"{local}@{EMAIL_DOMAIN}",
             status=STATUSES[1] if i % 3 == 1 else STATUSES[0], sentiment=SENTIMENTS[i % 4]))
     return ListingDataset(search_token=search_token, name_token=name_token, email_token=email_token,
                           customers=tuple(customers), page_size=page_size, ragged_page_size=ragged_page_size)
+
+
+def upper_but(email: str, marker: str) -> str:
+    """`email` in upper case except `marker` (the run id, which sweeps look for as written)."""
+    head, found, tail = email.partition(marker)
+    return head.upper() + found + tail.upper()
+
+
+def ordinary_emails(factory: DataFactory, label: str = "addr") -> tuple[str, dict[str, str]]:
+    """(token, feature → address): one ordinary address per feature of the contract's "ordinary email
+    addresses" (EMAIL-ORDINARY) — dot-atom local part, `+` sub-address, several domain labels, upper
+    case — and, under "all at once", one with every feature (for a PATCH). Every address carries
+    `token` as written (it starts with the run id: sweeps find it, and one search finds them all) and
+    a domain under conformance.example."""
+    token = factory.unique(label)
+    return token, {
+        "dot-atom local part": f"ada.lovelace.{token}@{EMAIL_DOMAIN}",
+        "+ sub-address": f"{token}+billing@{EMAIL_DOMAIN}",
+        "several domain labels": f"{token}@mail.eu.{EMAIL_DOMAIN}",
+        "upper case": f"ADA.{token}@{EMAIL_DOMAIN.upper()}",
+        "all at once": f"First.Last+Billing.{token}@Mail.EU.{EMAIL_DOMAIN.title()}",
+    }

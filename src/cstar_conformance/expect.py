@@ -26,7 +26,7 @@ def describe(response: httpx.Response) -> str:
 
 def _json(response: httpx.Response) -> Any:
     content_type = response.headers.get("content-type", "")
-    assert content_type.split(";")[0].strip() == "application/json", (
+    assert content_type.split(";")[0].strip().lower() == "application/json", (
         f"[CONTENT-TYPE-JSON] expected Content-Type application/json, got {content_type!r}: "
         f"{describe(response)}")
     try:
@@ -127,8 +127,45 @@ def same_instant(a: Any, b: Any) -> bool:
         return a == b
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values, type included: 12 is not "12" nor 12.0, true is not 1 (Python's == says
+    True == 1 == 1.0)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def json_type(value: Any) -> str:
+    """The JSON type a reader sees: string, integer, decimal, boolean, null, array or object."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return {float: "decimal", str: "string", list: "array", dict: "object", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def value_diffs(actual: Any, expected: Any, name: str) -> list[str]:
+    """Per-key differences of two JSON objects, naming the JSON type where only the type differs."""
+    if not (isinstance(actual, dict) and isinstance(expected, dict)):
+        return [] if same_json(actual, expected) else [f"{name}: {actual!r} != {expected!r}"]
+    diffs = []
+    for key in sorted(set(actual) | set(expected)):
+        if key not in actual:
+            diffs.append(f"{name}.{key} missing (sent {expected[key]!r})")
+        elif key not in expected:
+            diffs.append(f"{name}.{key} = {actual[key]!r} was never sent")
+        elif not same_json(actual[key], expected[key]):
+            diffs.append(f"{name}.{key}: sent {expected[key]!r} ({json_type(expected[key])}), got "
+                         f"{actual[key]!r} ({json_type(actual[key])})")
+    return diffs
+
+
 def same_customer(actual: dict[str, Any], expected: dict[str, Any], fields: Collection[str] | None = None) -> list[str]:
-    """Differences between two customer objects on the contract's fields (timestamps by instant)."""
+    """Differences between two customer objects on the contract's fields (timestamps by instant, every
+    other value as JSON, type included)."""
     names = fields or ("id", "name", "email", "status", "sentiment", "tags", "notes", "customFields",
                        "ticketCount", "createdAt", "updatedAt")
     diffs = []
@@ -139,7 +176,7 @@ def same_customer(actual: dict[str, Any], expected: dict[str, Any], fields: Coll
                 diffs.append(f"{name}: {a!r} != {b!r}")
         elif name == "notes" and a in (None, "") and b in (None, ""):
             continue
-        elif a != b:
+        elif not same_json(a, b):
             diffs.append(f"{name}: {a!r} != {b!r}")
     return diffs
 

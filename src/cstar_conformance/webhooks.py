@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import threading
 import time
@@ -25,15 +26,46 @@ class Delivery:
     method: str = "POST"
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.body)
+
+    def payload(self) -> Any:
+        """The parsed body, or None when it is not JSON."""
+        try:
+            return self.json()
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def event_id(self) -> str | None:
+        payload = self.payload()
+        value = payload.get("id") if isinstance(payload, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    def customer(self) -> dict[str, Any]:
+        """`data.customer` of the payload, or {} when there is none."""
+        payload = self.payload()
+        data = payload.get("data") if isinstance(payload, dict) else None
+        customer = data.get("customer") if isinstance(data, dict) else None
+        return customer if isinstance(customer, dict) else {}
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
             if key.lower() == name.lower():
                 return value
         return None
+
+
+def one_per_event(deliveries: list[Delivery]) -> list[Delivery]:
+    """The first delivery of each event: delivery is at least once (WEBHOOK-AT-LEAST-ONCE, MAY), so a
+    receiver de-duplicates by the event `id`. Deliveries without an id are all kept."""
+    seen: set[str] = set()
+    first = []
+    for delivery in deliveries:
+        event = delivery.event_id()
+        if event is None or event not in seen:
+            first.append(delivery)
+            if event is not None:
+                seen.add(event)
+    return first
 
 
 def verify_signature(secret: str, header: str | None, body: bytes, now: float | None = None,
@@ -100,6 +132,10 @@ class Receiver:
     def deliveries(self, path: str) -> list[Delivery]:
         with self._lock:
             return [d for d in self._deliveries if d.path == path]
+
+    def events(self, path: str) -> list[Delivery]:
+        """The first delivery of each event that reached `path` (duplicates of an event id dropped)."""
+        return one_per_event(self.deliveries(path))
 
     def wait_for(self, path: str, predicate: Any, timeout: float) -> Delivery | None:
         """The first delivery to `path` matching `predicate`, waiting up to `timeout` seconds."""

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from cstar_conformance import expect
+from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
-from cstar_conformance.factory import DataFactory
+from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
 
 OPERATIONS = ["list", "create", "get", "patch", "delete"]
 WRITES = ["create", "patch", "delete"]
@@ -19,7 +19,15 @@ WRITES = ["create", "patch", "delete"]
 @pytest.fixture(scope="module")
 def victim(factory: DataFactory) -> dict[str, Any]:
     """A customer of the team under test that no wrong credential may read or change."""
-    return factory.create_customer("victim", notes="must not change", tags=["auth-matrix", factory.tag])
+    return capabilities.create_customer(factory, "victim", notes="must not change", tags=["auth-matrix", factory.tag])
+
+
+def refused_body(factory: DataFactory, victim: dict[str, Any], label: str) -> dict[str, Any]:
+    """A create body for a request that must be refused. Its email extends the victim's local part, so one
+    search for that part counts every refused create, with the victim as its witness."""
+    local = victim["email"].split("@")[0]
+    number = factory.unique(label).rsplit("-", 1)[-1]
+    return factory.customer_body(label, email=f"{local}-{label}{number}@{EMAIL_DOMAIN}")
 
 
 def call(api: ApiClient, operation: str, customer: dict[str, Any], factory: DataFactory) -> Any:
@@ -27,7 +35,7 @@ def call(api: ApiClient, operation: str, customer: dict[str, Any], factory: Data
     if operation == "list":
         return api.get("/customers", params={"search": customer["email"]})
     if operation == "create":
-        return factory.post_customer(factory.customer_body("intruder"), api)
+        return factory.post_customer(refused_body(factory, customer, "intruder"), api)
     if operation == "get":
         return api.get(path)
     if operation == "patch":
@@ -36,9 +44,13 @@ def call(api: ApiClient, operation: str, customer: dict[str, Any], factory: Data
 
 
 def assert_no_leak(response: Any, customer: dict[str, Any]) -> None:
-    for secret_value in (customer["id"], customer["email"]):
-        assert secret_value not in response.text, (
-            f"[AUTH-CROSS-TEAM] the response carries the protected customer's data: {expect.describe(response)}")
+    """The protected customer's id, email and name are nowhere in the answer — except a value the request
+    itself carried (an error message may legally echo the id or search term it was given)."""
+    sent = str(response.request.url) + response.request.content.decode("utf-8", "replace")
+    for name in ("id", "email", "name"):
+        value = str(customer[name])
+        assert value in sent or value not in response.text, (
+            f"[AUTH-CROSS-TEAM] the response carries the protected customer's {name}: {expect.describe(response)}")
 
 
 WRONG_KEYS = {
@@ -61,7 +73,7 @@ def test_missing_malformed_or_unknown_key_is_401(api: ApiClient, factory: DataFa
     if operation == "list":
         response = anonymous.get("/customers", headers=headers)
     elif operation == "create":
-        response = factory.post_customer(factory.customer_body("anon"), anonymous, headers=headers)
+        response = factory.post_customer(refused_body(factory, victim, "anon"), anonymous, headers=headers)
     elif operation == "get":
         response = anonymous.get(path, headers=headers)
     elif operation == "patch":
@@ -101,22 +113,22 @@ def test_publishable_key_cannot_write(publishable_api: ApiClient, factory: DataF
 
 @pytest.mark.rule("PK-READ-ONLY")
 def test_publishable_key_can_read(publishable_api: ApiClient, victim: dict[str, Any]) -> None:
-    got = expect.success(publishable_api.get(f"/customers/{victim['id']}"))
-    assert got["id"] == victim["id"]
+    got = capabilities.read_back(publishable_api, victim["id"])
+    assert got["id"] == victim["id"], f"[PK-READ-ONLY] GET with the publishable key returned {got!r}"
 
 
-@pytest.mark.rule("AUTH-401", "AUTH-CROSS-TEAM", "PK-READ-ONLY")
+@pytest.mark.rule("AUTH-401", "AUTH-CROSS-TEAM", "PK-READ-ONLY", "REJECTED-CHANGES-NOTHING")
 def test_refused_writes_left_the_customer_unchanged(api: ApiClient, victim: dict[str, Any]) -> None:
     """Runs after the matrix (file order): every refused PATCH/DELETE must have changed nothing."""
-    got = expect.success(api.get(f"/customers/{victim['id']}"))
+    got = capabilities.read_back(api, victim["id"])
     diffs = expect.same_customer(got, victim)
-    assert not diffs, f"a refused request changed the customer: {diffs}"
+    assert not diffs, f"[REJECTED-CHANGES-NOTHING] a refused request changed the customer: {diffs}"
 
 
-@pytest.mark.rule("AUTH-401", "AUTH-CROSS-TEAM", "PK-READ-ONLY")
-def test_refused_creates_created_nothing(api: ApiClient, factory: DataFactory) -> None:
-    for label in ("intruder", "anon"):
-        marker = f"{factory.run_id}-{label}-"
-        data, pagination = expect.listing(api.get("/customers", params={"search": marker, "pageSize": 100}))
-        leaked = [c["email"] for c in data if marker in c["email"]]
-        assert not leaked, f"refused creates made customers: {leaked}"
+@pytest.mark.rule("AUTH-401", "AUTH-CROSS-TEAM", "PK-READ-ONLY", "REJECTED-CHANGES-NOTHING")
+def test_refused_creates_created_nothing(api: ApiClient, victim: dict[str, Any]) -> None:
+    """Every refused create extended the victim's email local part: one search, with the victim as witness."""
+    local = victim["email"].split("@")[0]
+    found = capabilities.search(api, local, [victim])
+    leaked = [c.get("email") for c in found.data if c.get("id") != victim["id"] and local in str(c.get("email"))]
+    assert not leaked, f"[REJECTED-CHANGES-NOTHING] refused creates made customers: {leaked}"

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from cstar_conformance import expect
+from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
+from cstar_conformance.datasets import upper_but
 from cstar_conformance.factory import DataFactory
 
 CLIENT_ERRORS = tuple(range(400, 500))
@@ -19,16 +20,16 @@ SUCCESS_2XX = tuple(range(200, 300))
 CONCURRENT_CREATES = 10
 
 
-def holders(api: ApiClient, email: str) -> list[dict[str, Any]]:
-    """The team's customers whose address is `email`, in any letter case (one list query)."""
-    data, _ = expect.listing(api.get("/customers", params={"search": email, "pageSize": 100}))
-    return [c for c in data if str(c.get("email", "")).lower() == email.lower()]
+def holders(api: ApiClient, email: str, witness: dict[str, Any]) -> list[dict[str, Any]]:
+    """The team's customers whose address is `email`, in any letter case (one search for the address,
+    proven by `witness`, a customer known to hold it)."""
+    return capabilities.holders(capabilities.search(api, email, [witness]), email)
 
 
 @pytest.fixture(scope="module")
 def duplicate(factory: DataFactory) -> tuple[dict[str, Any], httpx.Response]:
     """A customer, and a second create that reuses its address exactly (other name and notes)."""
-    first = factory.create_customer("dup", notes="the first holder")
+    first = capabilities.create_customer(factory, "dup", notes="the first holder")
     second = factory.customer_body("dup-second", email=first["email"], notes="the second attempt")
     return first, factory.post_customer(second)
 
@@ -40,7 +41,7 @@ def test_second_create_with_the_same_email_is_rejected_and_creates_nothing(
     assert 400 <= response.status_code < 500, (
         f"[EMAIL-UNIQUE] a duplicate email must be refused with a 4xx: {expect.describe(response)}")
     expect.error(response, CLIENT_ERRORS)
-    found = holders(api, first["email"])
+    found = holders(api, first["email"], first)
     assert len(found) == 1, f"[EMAIL-UNIQUE] {len(found)} customers hold {first['email']}: {found}"
     diffs = expect.same_customer(found[0], first)
     assert not diffs, f"[EMAIL-UNIQUE] the first record changed after the duplicate create: {diffs}"
@@ -55,8 +56,8 @@ def test_second_create_with_the_same_email_is_409(duplicate: tuple[dict[str, Any
 
 @pytest.mark.rule("EMAIL-UNIQUE-CASE")
 def test_duplicate_email_in_other_letter_case_is_rejected(factory: DataFactory) -> None:
-    first = factory.create_customer("case")
-    shouted = first["email"].upper()
+    first = capabilities.create_customer(factory, "case")
+    shouted = upper_but(first["email"], factory.run_id)
     assert shouted != first["email"], "set-up: the address has no letters to change"
     response = factory.post_customer(factory.customer_body("case-second", email=shouted))
     assert 400 <= response.status_code < 500, (
@@ -66,12 +67,12 @@ def test_duplicate_email_in_other_letter_case_is_rejected(factory: DataFactory) 
 
 @pytest.mark.rule("EMAIL-OTHER-TEAM-OK")
 def test_same_email_in_another_team_is_accepted(other_api: ApiClient, factory: DataFactory) -> None:
-    mine = factory.create_customer("otherteam")
+    mine = capabilities.create_customer(factory, "otherteam")
     response = factory.post_customer(factory.customer_body("otherteam-b", email=mine["email"]), api=other_api)
     assert 200 <= response.status_code < 300, (
         f"[EMAIL-OTHER-TEAM-OK] another team's use of {mine['email']} must not block this one: "
         f"{expect.describe(response)}")
-    theirs = expect.customer(expect.success(response, SUCCESS_2XX))
+    theirs = capabilities.created(response)
     assert theirs["email"] == mine["email"] and theirs["id"] != mine["id"], (
         f"[EMAIL-OTHER-TEAM-OK] the other team's customer is not a new record with that email: {theirs!r}")
 
@@ -79,24 +80,23 @@ def test_same_email_in_another_team_is_accepted(other_api: ApiClient, factory: D
 @pytest.mark.rule("PATCH-EMAIL-CONFLICT", "ENV-ERROR")
 def test_patch_to_another_customers_email_is_rejected_and_changes_nothing(
         api: ApiClient, factory: DataFactory) -> None:
-    taken = factory.create_customer("conflict-a")
-    other = factory.create_customer("conflict-b", notes="must stay")
+    taken = capabilities.create_customer(factory, "conflict-a")
+    other = capabilities.create_customer(factory, "conflict-b", notes="must stay")
     path = f"/customers/{other['id']}"
     response = api.patch(path, {"email": taken["email"], "notes": "changed with a taken email"})
     assert 400 <= response.status_code < 500, (
         f"[PATCH-EMAIL-CONFLICT] {taken['email']} belongs to another customer; the PATCH must be refused: "
         f"{expect.describe(response)}")
     expect.error(response, CLIENT_ERRORS)
-    got = expect.success(api.get(path))
-    diffs = expect.same_customer(got, other)
+    diffs = expect.same_customer(capabilities.read_back(api, other["id"]), other)
     assert not diffs, f"[PATCH-EMAIL-CONFLICT] the refused PATCH changed the customer: {diffs}"
 
 
 @pytest.mark.rule("PATCH-OWN-EMAIL-OK")
 def test_patch_to_own_email_in_any_letter_case_is_no_conflict(api: ApiClient, factory: DataFactory) -> None:
-    me = factory.create_customer("own")
+    me = capabilities.create_customer(factory, "own")
     path = f"/customers/{me['id']}"
-    for email in (me["email"], me["email"].upper()):
+    for email in (me["email"], upper_but(me["email"], factory.run_id)):
         response = api.patch(path, {"email": email})
         assert 200 <= response.status_code < 300, (
             f"[PATCH-OWN-EMAIL-OK] setting the customer's own email {email} again is no conflict: "
@@ -108,7 +108,7 @@ def test_patch_to_own_email_in_any_letter_case_is_no_conflict(api: ApiClient, fa
 
 @pytest.mark.rule("DELETE-EMAIL-REUSABLE")
 def test_email_is_free_again_after_delete(api: ApiClient, factory: DataFactory) -> None:
-    gone = factory.create_customer("reuse")
+    gone = capabilities.create_customer(factory, "reuse")
     deleted = api.delete(f"/customers/{gone['id']}")
     assert deleted.status_code in (200, 204), f"set-up: delete failed: {expect.describe(deleted)}"
     factory.forget("customer", gone["id"])
@@ -136,5 +136,8 @@ def test_concurrent_creates_of_one_new_email_let_exactly_one_win(api: ApiClient,
     assert len(won) == 1 and len(refused) == CONCURRENT_CREATES - 1, (
         f"[EMAIL-UNIQUE-CONCURRENT] {CONCURRENT_CREATES} concurrent creates of {email}: want exactly one 2xx "
         f"and the rest 4xx, got statuses {statuses}")
-    found = holders(api, email)
+    winner = expect.success(won[0], SUCCESS_2XX)
+    if not isinstance(winner, dict) or not isinstance(winner.get("id"), str):
+        capabilities.block("CREATE-2XX", f"the winning create did not return the customer: {expect.describe(won[0])}")
+    found = holders(api, email, winner)
     assert len(found) == 1, f"[EMAIL-UNIQUE-CONCURRENT] {len(found)} customers hold {email}: {found}"

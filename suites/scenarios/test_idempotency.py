@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from cstar_conformance import expect
+from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory
 
@@ -28,6 +28,5 @@ def test_repeated_create_with_the_same_idempotency_key_replays_and_creates_nothi
     assert again.status_code == first.status_code and same_id, (
         f"[IDEMPOTENCY-KEY] the repeated POST should replay the first response ({first.status_code}, id "
         f"{created['id']}): {expect.describe(again)}")
-    data, _ = expect.listing(api.get("/customers", params={"search": body["email"], "pageSize": 100}))
-    holders = [c for c in data if str(c.get("email", "")).lower() == body["email"].lower()]
+    holders = capabilities.holders(capabilities.search(api, body["email"], [created]), body["email"])
     assert len(holders) == 1, f"[IDEMPOTENCY-KEY] the repeated POST created another record: {holders}"

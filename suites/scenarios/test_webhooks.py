@@ -1,8 +1,10 @@
 """§5 webhooks: one customer is created and PATCHed once while two webhooks listen — one subscribed to
-every event ("*"), one only to customer.updated. The deliveries are awaited once (one deadline, 10 s
-after the API answered) and every test reads that shared observation: events, subscription filter,
-payload, signature, latency and the X-Event-Type header. Deliveries are matched by
-data.customer.id, so events of other tests of the run reaching the same receiver do not interfere."""
+every event ("*"), one only to customer.updated; just before, when a second team is configured, that
+team creates a customer of its own, which neither webhook may hear of. The deliveries are awaited once
+(one deadline, 10 s after the API answered) and every test reads that shared observation: events,
+subscription filter, team isolation, payload, signature, latency and the X-Event-Type header.
+Deliveries are matched by data.customer.id, so events of other tests of the run reaching the same
+receiver do not interfere, and de-duplicated by event id (delivery is at least once)."""
 
 from __future__ import annotations
 
@@ -13,14 +15,16 @@ from typing import Any
 
 import pytest
 
-from cstar_conformance import expect
+from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory
+from cstar_conformance.session import Session
 from cstar_conformance.webhooks import Delivery, Receiver, verify_signature
 
 CREATED, UPDATED = "customer.created", "customer.updated"
 MUST_WITHIN, SHOULD_WITHIN = 10.0, 2.0
 SUBSCRIPTION_GRACE = 0.2  # extra wait before concluding that a webhook did NOT get an event
+NO_EVENT_GRACE = 0.5  # the same, for events that would come before the one awaited (another team's)
 
 # the payload's customer on the wire (snake_case) → the API's field name
 WIRE_FIELDS = {
@@ -52,36 +56,25 @@ class Story:
     created: dict[str, Any]  # the customer as the create answered
     updated: dict[str, Any]  # the customer as the PATCH answered
     answered: dict[str, float]  # event type → time.time() when the API call that causes it answered
+    foreign: dict[str, Any] | None = None  # the other team's customer, created before this team's
     first: dict[tuple[str, str], Delivery | None] = field(default_factory=dict)  # (path, type) → first delivery
 
 
 def payload_of(delivery: Delivery) -> Any:
-    try:
-        return delivery.json()
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def customer_id_of(delivery: Delivery) -> Any:
-    payload = payload_of(delivery)
-    if not isinstance(payload, dict):
-        return None
-    data = payload.get("data")
-    customer = data.get("customer") if isinstance(data, dict) else None
-    return customer.get("id") if isinstance(customer, dict) else None
+    return delivery.payload()
 
 
 def event_for(customer_id: str, event_type: str) -> Any:
     def match(delivery: Delivery) -> bool:
-        payload = payload_of(delivery)
+        payload = delivery.payload()
         return (isinstance(payload, dict) and payload.get("type") == event_type
-                and customer_id_of(delivery) == customer_id)
+                and delivery.customer().get("id") == customer_id)
     return match
 
 
 def ours(receiver: Receiver, story: Story, path: str) -> list[Delivery]:
-    """Every delivery to `path` about this module's customer."""
-    return [d for d in receiver.deliveries(path) if customer_id_of(d) == story.created["id"]]
+    """One delivery per event that reached `path` about this module's customer."""
+    return [d for d in receiver.events(path) if d.customer().get("id") == story.created["id"]]
 
 
 def seen_at(receiver: Receiver, path: str) -> str:
@@ -125,17 +118,21 @@ def hooks(api: ApiClient, factory: DataFactory, receiver: Receiver) -> Iterator[
 
 
 @pytest.fixture(scope="module")
-def story(api: ApiClient, factory: DataFactory, receiver: Receiver, hooks: Hooks) -> Story:
-    """Create one customer and PATCH it right away; then wait once, each event until 10 s after the
-    call that caused it answered (worst case ~10 s, on a good server a fraction of a second)."""
-    created = factory.create_customer("webhook", sentiment="happy")
+def story(cstar: Session, api: ApiClient, factory: DataFactory, receiver: Receiver, hooks: Hooks) -> Story:
+    """The other team creates a customer (when a second team is configured); then this team creates one
+    and PATCHes it right away; then wait once, each event until 10 s after the call that caused it
+    answered (worst case ~10 s, on a good server a fraction of a second)."""
+    other = cstar.target.other_team
+    foreign = (capabilities.create_customer(factory, "webhook-foreign", api=api.with_key(other.api_key, other.id))
+               if other else None)
+    created = capabilities.create_customer(factory, "webhook", sentiment="happy")
     created_at = time.time()
     response = api.patch(f"/customers/{created['id']}",
                          {"name": f"Conformance {factory.unique('webhook-renamed')}", "sentiment": "frustrated"})
     updated_at = time.time()
     updated = expect.success(response)
     assert updated.get("name") != created.get("name"), f"set-up: the PATCH changed nothing: {expect.describe(response)}"
-    story = Story(hooks, created, updated, {CREATED: created_at, UPDATED: updated_at})
+    story = Story(hooks, created, updated, {CREATED: created_at, UPDATED: updated_at}, foreign)
     expected = [(hooks.all.path, CREATED), (hooks.all.path, UPDATED), (hooks.updated_only.path, UPDATED)]
     for path, event_type in expected:
         remaining = story.answered[event_type] + MUST_WITHIN - time.time()
@@ -180,6 +177,31 @@ def test_webhook_subscribed_to_updated_only_never_gets_created(story: Story, rec
         f"{wrong.body[:500]!r}")
     other = sorted({str(payload_of(d).get("type")) for d in ours(receiver, story, path)} - {UPDATED})
     assert not other, f"[WEBHOOK-SUBSCRIBED-ONLY] a webhook subscribed only to {UPDATED} received {other}"
+
+
+@pytest.mark.rule("WEBHOOK-TEAM-ONLY")
+def test_webhook_never_receives_another_teams_events(story: Story, receiver: Receiver, api: ApiClient) -> None:
+    """The other team created its customer before this team's create and PATCH; once this team's last
+    event has arrived (and a grace period), nothing about that customer — nor any event of another
+    team — may have reached this team's webhooks."""
+    if story.foreign is None:
+        pytest.skip("needs a second team: give --other-team-id and --other-api-key")
+    capabilities.sentinel_arrived(story.first.get((story.hooks.all.path, UPDATED)), UPDATED,
+                                  "this team's PATCH (made after the other team's create)", MUST_WITHIN)
+    foreign = story.foreign
+
+    def about_the_other_team(delivery: Delivery) -> bool:
+        payload = delivery.payload()
+        customer = delivery.customer()
+        return (customer.get("id") == foreign["id"]
+                or str(customer.get("email", "")).lower() == str(foreign["email"]).lower()
+                or (isinstance(payload, dict) and "team_id" in payload and payload["team_id"] != api.team_id))
+
+    receiver.wait_for(story.hooks.all.path, about_the_other_team, NO_EVENT_GRACE)
+    leaked = [f"{hook.path}: {d.body[:300]!r}" for hook in (story.hooks.all, story.hooks.updated_only)
+              for d in receiver.events(hook.path) if about_the_other_team(d)]
+    assert not leaked, (f"[WEBHOOK-TEAM-ONLY] this team's webhooks received events of the other team "
+                        f"(customer {foreign['id']}): {leaked[:3]}")
 
 
 def late_deliveries(story: Story, limit: float) -> list[str]:
