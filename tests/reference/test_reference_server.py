@@ -134,7 +134,7 @@ def test_undefined_method_is_405_with_allow(client: httpx.Client) -> None:
 def test_malformed_json_is_400(client: httpx.Client) -> None:
     response = client.post("/customers", content=b'{"name": "x",', headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "parameter_invalid"
+    assert response.json()["error"]["code"] == "invalid_json"
 
 
 def test_absurd_inputs_are_4xx_never_5xx(client: httpx.Client) -> None:
