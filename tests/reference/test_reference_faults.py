@@ -195,3 +195,14 @@ def test_custom_field_values_keep_their_type_but_under_its_fault(server: Running
     want = typed(STORED[fault])
     assert typed(customer["customFields"]) == want and typed(stored) == want
     assert patched["customFields"]["n"] == ("13" if fault == "customfields-stringified" else 13)
+
+
+def test_a_real_server_bug_is_a_500_with_the_error_envelope(launch: Launch) -> None:
+    server = launch("--fault", "malformed-id-500,malformed-json-500")
+    with server.client() as c:
+        for response in (c.get("/customers/not-a-uuid"),
+                         c.post("/customers", content=b"{", headers={"Content-Type": "application/json"})):
+            assert response.status_code == 500
+            assert response.json() == {"success": False,
+                                       "error": {"code": "internal_error", "message": "Internal server error"}}
+        assert c.get("/customers").status_code == 200  # and the server goes on serving

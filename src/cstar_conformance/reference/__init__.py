@@ -1,5 +1,21 @@
 """The embedded reference implementation of the cStar Customers API, with its legal-variation modes
-and fault switches."""
+and fault switches.
+
+Modules, by layer (a module imports only from layers above it; tests/reference/test_reference_layout.py
+checks it):
+
+- ``faults``, ``modes`` — the registries of known bugs and of legal choices (import only ``rules``)
+- ``settings`` (teams, keys, mode, limits), ``storage`` (SQLAlchemy ORM models, engine, sessions)
+- ``render`` — what goes on the wire: envelopes, timestamps, objects, event payloads
+- ``errors`` (ApiError, the error envelope, the exception handlers), ``models`` (Pydantic request
+  models), ``delivery`` (the webhook dispatcher)
+- ``auth`` — keys, teams, the rate limiter, the `Caller` dependencies
+- ``context`` — one server's parts wired together; read session and write unit of work dependencies
+- ``writes``, ``paging``, ``idempotency`` — helpers the routers share
+- ``customer_update``; then the routers ``customers``, ``tickets``, ``webhooks``
+- ``app`` (the app factory and middleware), ``__main__`` (the command line), ``process`` (start it as a
+  subprocess and wait for its READY line)
+"""
 
 from .app import build_app
 from .faults import FAULTS, Fault, FaultSet

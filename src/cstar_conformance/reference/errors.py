@@ -1,6 +1,7 @@
 """Errors: ApiError, the contract's error envelope, and the one set of exception handlers that maps
 everything a request can end in — Pydantic validation, Starlette's HTTP errors (404, 405 with its
-``Allow``, 413), ApiError, and a real server bug (500) — to that envelope."""
+``Allow``, 413), ApiError — to that envelope; and the CatchAll middleware that turns a real server bug
+into the 500 envelope."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .faults import FaultSet
 from .modes import Mode
@@ -145,12 +147,38 @@ def install_handlers(app: FastAPI, errors: Errors, allowed_methods: Callable[[st
             return errors.response(413, "payload_too_large", str(exc.detail))
         return errors.response(exc.status_code, "http_error", str(exc.detail), headers=exc.headers)
 
-    async def on_server_error(request: Request, exc: Exception) -> Response:
-        log.warning("unhandled %s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-        return errors.response(500, "internal_error", "Internal server error")
-
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_server_error)
+    app.add_middleware(CatchAll, errors=errors)
+
+
+class CatchAll:
+    """A real server bug (an exception no handler knows) becomes the 500 error envelope, and the
+    connection stays usable (Starlette's own 500 handler re-raises, and the server then drops it)."""
+
+    def __init__(self, app: ASGIApp, errors: Errors) -> None:
+        self.app = app
+        self.errors = errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.warning("unhandled %s on %s %s: %s", type(exc).__name__, scope.get("method"), scope.get("path"),
+                        str(exc).splitlines()[0] if str(exc) else "")
+            if started:
+                raise
+            await self.errors.response(500, "internal_error", "Internal server error")(scope, receive, send)
