@@ -20,7 +20,8 @@ from pytest_httpserver import HTTPServer
 from cstar_conformance.reference.modes import CHOICES, MODES
 from cstar_conformance.reference.process import RunningReference, start_reference
 
-WEBHOOK_WAIT = 2.0  # the reference delivers in milliseconds; a retry comes 0.5 s after a failure
+QUIET = 2.0  # no delivery for this long: no retry is coming (retries come 0.5 s and 1 s after a failure)
+MAX_WAIT = 10.0
 
 
 @dataclass
@@ -191,7 +192,7 @@ def probe_webhooks(p: Probe) -> None:
         customer = p.create(c).json()["data"]
         assert c.patch(f"/customers/{customer['id']}", json={}).status_code == 200
         c.delete(f"/customers/{customer['id']}")
-        time.sleep(WEBHOOK_WAIT)
+        _wait_until_quiet(p.receiver)
         for hook in hooks:
             c.delete(f"/webhooks/{hook}")
     deliveries = [(request.path, request.headers, request.get_json()) for request, _ in p.receiver.log
@@ -210,6 +211,15 @@ def probe_webhooks(p: Probe) -> None:
     p.seen["customer-deleted-event"] = "sent" if "customer.deleted" in types else "not-sent"
     attempts = len([body for path, _, body in ours if path == failing_path]) // len(created)  # per copy
     p.seen["webhook-retries"] = {3: "retried", 1: "not-retried"}[attempts]
+
+
+def _wait_until_quiet(receiver: HTTPServer) -> None:
+    started = last_change = time.monotonic()
+    count = len(receiver.log)
+    while time.monotonic() - last_change < QUIET and time.monotonic() - started < MAX_WAIT:
+        time.sleep(0.05)
+        if len(receiver.log) != count:
+            count, last_change = len(receiver.log), time.monotonic()
 
 
 PROBES: list[Callable[[Probe], None]] = [probe_http, probe_transport, probe_customers, probe_tickets, probe_webhooks]
