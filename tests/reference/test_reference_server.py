@@ -11,6 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 from pytest_httpserver import HTTPServer
 
 from cstar_conformance.reference.process import RunningReference
@@ -134,15 +135,115 @@ def test_undefined_method_is_405_with_allow(client: httpx.Client) -> None:
 def test_malformed_json_is_400(client: httpx.Client) -> None:
     response = client.post("/customers", content=b'{"name": "x",', headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "parameter_invalid"
+    assert response.json()["error"]["code"] == "invalid_json"
 
 
-def test_absurd_inputs_are_4xx_never_5xx(client: httpx.Client) -> None:
-    for params in ({"page": "9" * 30}, {"pageSize": "-1"}, {"page": "1.5"}, {"search": "\x00" * 10_000}):
-        assert client.get("/customers", params=params).status_code in (200, 400), params
-    for body in (b"[]", b"null", b'{"name": "\\ud800", "email": "a@b.co"}', b'{"name": 1e999}', b"\xff"):
-        assert client.post("/customers", content=body).status_code == 400, body
-    assert client.get("/customers/%C3%BC").status_code == 404
+JSON = {"Content-Type": "application/json"}
+CLIENT_MISTAKES: dict[str, tuple[str, str, bytes | None, dict[str, str]]] = {
+    "truncated JSON": ("POST", "/customers", b'{"name": "x",', JSON),
+    "JSON array": ("POST", "/customers", b"[]", JSON),
+    "JSON null": ("POST", "/customers", b"null", JSON),
+    "JSON string": ("POST", "/customers", b'"customer"', JSON),
+    "empty body": ("POST", "/customers", b"", JSON),
+    "lone surrogate": ("POST", "/customers", b'{"name": "\\ud800", "email": "a@b.co"}', JSON),
+    "surrogate key": ("POST", "/customers", b'{"name": "x", "email": "a@b.co", "customFields": {"\\udfff": 1}}', JSON),
+    "NaN": ("POST", "/customers", b'{"name": "x", "email": "a@b.co", "customFields": {"n": NaN}}', JSON),
+    "Infinity": ("POST", "/customers", b'{"name": "x", "email": "a@b.co", "customFields": {"n": -Infinity}}', JSON),
+    "huge float": ("POST", "/customers", b'{"name": 1e999, "email": "a@b.co"}', JSON),
+    "5000-digit integer": ("POST", "/customers", b'{"name": "x", "email": "a@b.co", "customFields": {"n": '
+                           + b"9" * 5000 + b"}}", JSON),
+    "deep nesting": ("POST", "/customers", b'{"name": "x", "email": "a@b.co", "customFields": {"n": '
+                     + b"[" * 5000 + b"]" * 5000 + b"}}", JSON),
+    "NUL in the email": ("POST", "/customers", b'{"name": "x", "email": "a\\u0000b@b.co"}', JSON),
+    "invalid UTF-8": ("POST", "/customers", b'{"name": "\xff\xfe", "email": "a@b.co"}', JSON),
+    "Latin-1 body": ("POST", "/customers", '{"name": "Zo\u00eb", "email": "a@b.co"}'.encode("latin-1"), JSON),
+    "no Content-Type": ("POST", "/customers", b'{"name": "x", "email": "a@b.co"}', {}),
+    "text/plain": ("POST", "/customers", b'{"name": "x", "email": "a@b.co"}', {"Content-Type": "text/plain"}),
+    "form body": ("POST", "/customers", b"name=x&email=a%40b.co",
+                  {"Content-Type": "application/x-www-form-urlencoded"}),
+    "oversize body": ("POST", "/customers", b'{"name": "' + b"x" * 1_100_000 + b'", "email": "a@b.co"}', JSON),
+    "PATCH with an array": ("PATCH", "/customers/{id}", b"[]", JSON),
+    "PATCH with bad JSON": ("PATCH", "/customers/{id}", b"{", JSON),
+    "PATCH with no body": ("PATCH", "/customers/{id}", None, {}),
+    "ticket with a number title": ("POST", "/tickets", b'{"title": 5, "customerId": "x"}', JSON),
+    "webhook with a bad URL": ("POST", "/webhooks", b'{"url": "ftp://x", "events": ["*"]}', JSON),
+    "webhook with no events": ("POST", "/webhooks", b'{"url": "http://127.0.0.1:1/x", "events": []}', JSON),
+    "page=5000 digits": ("GET", "/customers?page=" + "9" * 5000, None, {}),
+    "pageSize=-1": ("GET", "/customers?pageSize=-1", None, {}),
+    "page=1.5": ("GET", "/customers?page=1.5", None, {}),
+    "page=1e3": ("GET", "/customers?page=1e3", None, {}),
+    "page=٣ (Arabic-Indic digit)": ("GET", "/customers?page=%D9%A3", None, {}),
+    "search of NULs": ("GET", "/customers?search=" + "%00" * 5000, None, {}),
+    "tickets page=0": ("GET", "/tickets?page=0", None, {}),
+    "malformed customer id": ("GET", "/customers/%C3%BC", None, {}),
+    "malformed ticket id": ("DELETE", "/tickets/not-a-uuid", None, {}),
+}
+
+
+@pytest.mark.parametrize("case", list(CLIENT_MISTAKES))
+def test_a_client_mistake_gets_a_4xx_envelope_never_a_5xx(client: httpx.Client, case: str) -> None:
+    method, path, content, headers = CLIENT_MISTAKES[case]
+    if "{id}" in path:
+        path = path.replace("{id}", create(client)["id"])
+    response = client.request(method, path, content=content, headers=headers)
+    if case == "search of NULs":
+        assert response.status_code == 200
+        return
+    assert 400 <= response.status_code < 500, f"{case}: {response.status_code} {response.text[:200]}"
+    body = response.json()
+    assert body["success"] is False and isinstance(body["error"]["code"], str) and "detail" not in body
+    assert isinstance(body["error"]["message"], str) and "\n" not in body["error"]["message"]
+
+
+def test_bodies_are_strictly_typed(client: httpx.Client) -> None:
+    base = {"name": "Strict", "email": unique_email()}
+    for wrong in ({"name": 12}, {"email": 12}, {"status": 1}, {"sentiment": True}, {"tags": "vip"},
+                  {"tags": [1]}, {"notes": 5}, {"customFields": []}, {"customFields": "x"}, {"name": ""},
+                  {"status": "archived"}, {"name": None}):
+        response = client.post("/customers", json=base | wrong)
+        assert response.status_code == 400, (wrong, response.text)
+    customer = create(client)
+    for wrong in ({"tags": [True]}, {"status": None}, {"email": None}, {"name": 1.5}):
+        response = client.patch(f"/customers/{customer['id']}", json=wrong)
+        assert response.status_code == 400, (wrong, response.text)
+    assert client.get(f"/customers/{customer['id']}").json()["data"] == customer
+
+
+ORDINARY_EMAILS = ["first.last+tag@mail.example.co.uk", "x@conformance.example", "MiXeD.Case+Tag@Example.COM",
+                   "o'brien@example.ie", "user_name-1@sub.domain.example.org"]
+
+
+def test_ordinary_email_addresses_are_accepted_and_stored_exactly_as_sent(client: httpx.Client) -> None:
+    for address in ORDINARY_EMAILS:
+        local, _, domain = address.partition("@")
+        sent = f"{local}{uuid.uuid4().hex[:6]}@{domain}"
+        created = client.post("/customers", json={"name": "Mail", "email": sent})
+        assert created.status_code == 201, created.text
+        assert created.json()["data"]["email"] == sent
+        assert client.get(f"/customers/{created.json()['data']['id']}").json()["data"]["email"] == sent
+    customer = create(client)
+    upper = "Again+" + customer["email"].upper()
+    assert client.patch(f"/customers/{customer['id']}", json={"email": upper}).json()["data"]["email"] == upper
+
+
+@pytest.mark.parametrize("address", ["not-an-email", "a@b", "", "a@@b.co", "a b@c.co", "a@b..co", "@b.co"])
+def test_invalid_email_addresses_are_rejected(client: httpx.Client, address: str) -> None:
+    response = client.post("/customers", json={"name": "Bad mail", "email": address})
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith("email: ")
+
+
+def test_custom_field_values_keep_their_json_type(client: httpx.Client) -> None:
+    values = {"n": 12, "f": 1.5, "t": True, "off": False, "s": "true", "twelve": "12", "big": 10**40, "none": None,
+              "neg": -0.25, "list": [1, "a"], "nested": {"k": {"deep": [True]}}}
+    created = create(client, customFields=values)
+    assert created["customFields"] == values
+    got = client.get(f"/customers/{created['id']}").json()["data"]["customFields"]
+    assert got == values and type(got["n"]) is int and type(got["t"]) is bool and type(got["f"]) is float
+
+
+def test_absurd_page_numbers_give_an_honest_empty_page(client: httpx.Client) -> None:
+    body = client.get("/customers", params={"page": 10**30, "pageSize": 100}).json()
+    assert body["data"] == [] and body["pagination"]["page"] == 10**30 and body["pagination"]["hasMore"] is False
 
 
 def test_alt_variant_takes_the_other_legal_choices(launch: Callable[..., RunningReference]) -> None:

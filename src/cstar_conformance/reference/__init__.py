@@ -1,6 +1,26 @@
-"""The embedded reference implementation of the cStar Customers API, with fault switches."""
+"""The embedded reference implementation of the cStar Customers API, with its legal-variation modes
+and fault switches.
 
-from .app import Settings, TeamSeed, build_app, make_teams
+Modules, by layer (a module imports only from layers above it; tests/reference/test_reference_layout.py
+checks it):
+
+- ``faults``, ``modes`` — the registries of known bugs and of legal choices (import only ``rules``)
+- ``settings`` (teams, keys, mode, limits), ``storage`` (SQLAlchemy ORM models, engine, sessions)
+- ``render`` — what goes on the wire: envelopes, timestamps, objects, event payloads
+- ``errors`` (ApiError, the error envelope, the exception handlers), ``models`` (Pydantic request
+  models), ``delivery`` (the webhook dispatcher)
+- ``auth`` — keys, teams, the rate limiter, the `Caller` dependencies
+- ``context`` — one server's parts wired together; read session and write unit of work dependencies
+- ``writes``, ``paging``, ``idempotency`` — helpers the routers share
+- ``customer_update``; then the routers ``customers``, ``tickets``, ``webhooks``
+- ``app`` (the app factory and middleware), ``__main__`` (the command line), ``process`` (start it as a
+  subprocess and wait for its READY line)
+"""
+
+from .app import build_app
 from .faults import FAULTS, Fault, FaultSet
+from .modes import CHOICES, MODES, Mode, resolve
+from .settings import Settings, TeamSeed, make_teams
 
-__all__ = ["FAULTS", "Fault", "FaultSet", "Settings", "TeamSeed", "build_app", "make_teams"]
+__all__ = ["CHOICES", "FAULTS", "MODES", "Fault", "FaultSet", "Mode", "Settings", "TeamSeed", "build_app",
+           "make_teams", "resolve"]

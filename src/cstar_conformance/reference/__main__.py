@@ -13,8 +13,10 @@ from types import FrameType
 
 import uvicorn
 
-from .app import Settings, build_app, make_teams
+from .app import build_app
 from .faults import BY_NAME, FAULTS
+from .modes import CHOICES, MODES, UnknownChoiceError, resolve
+from .settings import Settings, make_teams
 
 READY_PREFIX = "CSTAR_REFERENCE_READY"
 
@@ -27,8 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", metavar="PATH", help="SQLite file (recreated); default: a temp file")
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         help="enable a fault switch; repeat or comma-separate (see --list-faults)")
-    parser.add_argument("--variant", choices=("clean", "alt"), default="clean",
-                        help="alt: the legal alternatives of every MAY rule")
+    parser.add_argument("--variant", choices=tuple(MODES), default="clean",
+                        help="the legal-variation mode: clean, alt or edge (see --list-choices)")
+    parser.add_argument("--may", action="append", default=[], metavar="CHOICE=ALTERNATIVE",
+                        help="override one legal choice of the mode; repeatable (see --list-choices)")
     parser.add_argument("--rate-limit", type=int, metavar="N", help="requests per key per window")
     parser.add_argument("--rate-window", type=float, default=3600.0, metavar="SECONDS")
     parser.add_argument("--without", action="append", default=[], choices=("tickets", "webhooks"),
@@ -36,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--key-a", metavar="KEY", help="secret key of team A")
     parser.add_argument("--key-b", metavar="KEY", help="secret key of team B")
     parser.add_argument("--list-faults", action="store_true", help="print NAME<TAB>RULE-IDS<TAB>description")
+    parser.add_argument("--list-choices", action="store_true",
+                        help="print CHOICE<TAB>RULE-IDS<TAB>alternative:modes|…<TAB>description")
     return parser
 
 
@@ -56,12 +62,12 @@ class _Server(uvicorn.Server):
         host = self.config.host
         shown = f"[{host}]" if ":" in host else host
         ready = {"base_url": f"http://{shown}:{port}/api/v1", **self._ready}
-        lines = [f"{READY_PREFIX} {json.dumps(ready)}", f"cStar reference API ({ready['variant']}) at "
-                 f"{ready['base_url']}"]
+        faults = ", ".join(ready["faults"]) or "none"  # type: ignore[arg-type]
+        lines = [f"{READY_PREFIX} {json.dumps(ready)}",
+                 f"cStar reference API at {ready['base_url']} — mode {ready['mode']}, faults: {faults}"]
         for team in ready["teams"]:  # type: ignore[attr-defined]
             lines.append(f"  {team['name']}: id {team['id']}  secret {team['secret_key']}  "
                          f"publishable {team['publishable_key']}")
-        lines.append(f"  faults: {', '.join(ready['faults']) or 'none'}")  # type: ignore[arg-type]
         print("\n".join(lines), flush=True)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -75,6 +81,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for fault in FAULTS:
             print(f"{fault.name}\t{','.join(fault.rules)}\t{fault.description}")
         return 0
+    if args.list_choices:
+        for choice in CHOICES:
+            taken = "|".join(f"{a.id}:{','.join(m for m in MODES if MODES[m][choice.id] == a.id) or '-'}"
+                             for a in choice.alternatives)
+            print(f"{choice.id}\t{','.join(choice.rules)}\t{taken}\t{choice.description}")
+        return 0
+    try:
+        mode = resolve(args.variant, args.may)
+    except UnknownChoiceError as exc:
+        print(f"{exc}; see --list-choices", file=sys.stderr)
+        return 2
     faults = _fault_names(args.fault)
     unknown = sorted(set(faults) - BY_NAME.keys())
     if unknown:
@@ -84,18 +101,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rate_limit is not None and args.rate_limit < 1:
         print("--rate-limit must be at least 1", file=sys.stderr)
         return 2
-    settings = Settings(db_path=args.db, faults=frozenset(faults), variant=args.variant,
+    settings = Settings(db_path=args.db, faults=frozenset(faults), mode=mode,
                         rate_limit=args.rate_limit, rate_window=args.rate_window,
                         teams=make_teams(args.key_a, args.key_b), without=frozenset(args.without))
     app = build_app(settings)
     ready = {"teams": [team.as_json() for team in settings.teams], "faults": sorted(settings.faults),
-             "variant": settings.variant}
+             "variant": mode.name, "may": dict(mode.overrides), "mode": mode.describe(),
+             "choices": mode.choices()}
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                             lifespan="on")
     try:
         _Server(config, ready).run()
     finally:
-        app.state.api.close()  # idempotent; also covers a failed startup that skipped the lifespan
+        app.state.reference.close()  # idempotent; also covers a failed startup that skipped the lifespan
     return 0
 
 

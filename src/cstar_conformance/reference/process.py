@@ -31,6 +31,11 @@ class RunningReference:
     stderr_path: str = ""
 
     @property
+    def choices(self) -> dict[str, str]:
+        """The alternative this server takes for every legal choice (see reference.modes)."""
+        return dict(self.ready.get("choices", {}))
+
+    @property
     def team_a(self) -> dict[str, str]:
         return self.teams[0]
 

@@ -1,128 +1,96 @@
-"""Webhook delivery: a background worker pool that POSTs signed JSON events, with retries."""
+"""Webhook registrations: create (the signing secret is returned once), list, get, delete."""
 
-from __future__ import annotations
-
-import hashlib
-import hmac
-import json
-import logging
-import queue
-import threading
-import time
-from dataclasses import dataclass
-from typing import Any
+import secrets
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
 
-from .faults import FaultSet
-
-log = logging.getLogger("cstar_conformance.reference.webhooks")
-
-ATTEMPTS = 3
-BACKOFF_SECONDS = (0.5, 1.0)
-TIMEOUT_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class WebhookTarget:
-    id: str
-    url: str
-    secret: str
-    events: tuple[str, ...]
-
-    def wants(self, event_type: str) -> bool:
-        return "*" in self.events or event_type in self.events
+from . import idempotency, paging
+from .auth import Caller
+from .context import Reference, Unit
+from .errors import not_found, parse_id
+from .idempotency import IdempotencyKey
+from .render import now_us
+from .storage import Webhook
 
 
-@dataclass(frozen=True)
-class _Delivery:
-    target: WebhookTarget
-    event_type: str
-    event_id: str
-    payload: dict[str, Any]
+def router(ref: Reference) -> APIRouter:
+    models = ref.models
+    reader, writer = Depends(ref.auth.reader), Depends(ref.auth.writer)
+    read_session, unit = Depends(ref.read_session), Depends(ref.unit, scope="function")
+    idempotency_key = idempotency.dependency(ref, writer)
+    routes = APIRouter(route_class=ref.route_class())
+    Query_: Any = Annotated[models.page_query, Query()]  # noqa: N806 - a type built for this server
+    CreateBody: Any = models.webhook_create  # noqa: N806
+
+    @routes.get("/webhooks")
+    def list_route(query: Query_, caller: Caller = reader, session: Session = read_session) -> Response:
+        page = paging.page_of(ref, query)
+        condition = Webhook.team_id == caller.team_id
+        total = session.scalar(select(func.count()).select_from(Webhook).where(condition)) or 0
+        window = paging.window(page, total)
+        rows = [] if window is None else session.scalars(
+            select(Webhook).where(condition).order_by(Webhook.seq).offset(window[0]).limit(window[1])).all()
+        return ref.render.ok([ref.render.webhook(row) for row in rows], pagination=page.pagination(ref, total))
+
+    @routes.post("/webhooks")
+    def create_route(body: CreateBody, caller: Caller = writer, work: Unit = unit,
+                     key: IdempotencyKey | None = idempotency_key) -> Response:
+        return create_webhook(ref, work, caller, body, key)
+
+    @routes.get("/webhooks/{webhook_id}")
+    def get_route(webhook_id: str, caller: Caller = reader, session: Session = read_session) -> Response:
+        row = _find(session, caller, parse_id(webhook_id, "webhook"))
+        if row is None:
+            raise not_found("webhook", "webhookId")
+        return ref.render.ok(ref.render.webhook(row))
+
+    @routes.delete("/webhooks/{webhook_id}")
+    def delete_route(webhook_id: str, caller: Caller = writer, work: Unit = unit) -> Response:
+        row = _find(work.session, caller, parse_id(webhook_id, "webhook"))
+        if row is None:
+            raise not_found("webhook", "webhookId")
+        work.session.delete(row)
+        work.session.flush()
+        return ref.render.deleted("ticket-delete-answer", row.id)
+
+    return routes
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The hex HMAC-SHA256 of ``"<t>.<raw body>"`` keyed with the whole ``whsec_…`` secret."""
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+def _find(session: Session, caller: Caller, webhook_id: str) -> Webhook | None:
+    return session.scalars(select(Webhook).where(Webhook.id == webhook_id, Webhook.team_id == caller.team_id)).first()
 
 
-class WebhookDispatcher:
-    """Queues deliveries and sends them from daemon threads; never blocks the API."""
+def is_http_url(url: str) -> bool:
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
-    def __init__(self, faults: FaultSet, workers: int = 8) -> None:
-        self._faults = faults
-        self._queue: queue.Queue[_Delivery | None] = queue.Queue()
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"webhook-{i}", daemon=True) for i in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
 
-    def publish(self, event_type: str, event_id: str, payload: dict[str, Any],
-                targets: list[WebhookTarget]) -> None:
-        for target in targets:
-            self._queue.put(_Delivery(target, event_type, event_id, payload))
-
-    def close(self) -> None:
-        self._stop.set()
-        for _ in self._threads:
-            self._queue.put(None)
-
-    def _work(self) -> None:
-        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
-            while not self._stop.is_set():
-                delivery = self._queue.get()
-                if delivery is None:
-                    return
-                try:
-                    self._deliver(client, delivery)
-                except Exception:  # a delivery must never kill the worker
-                    log.exception("webhook delivery crashed")
-
-    def _body_and_signature(self, delivery: _Delivery) -> tuple[bytes, str]:
-        body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
-        if self._faults.on("webhook-timestamp-ms"):
-            timestamp = int(time.time() * 1000)
-        else:
-            timestamp = int(time.time())
-        secret = delivery.target.secret
-        if self._faults.on("webhook-unsigned-timestamp"):
-            digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        elif self._faults.on("webhook-signs-reserialized"):
-            digest = sign(secret, timestamp, json.dumps(delivery.payload).encode())
-        else:
-            digest = sign(secret, timestamp, body)
-        return body, f"t={timestamp},v1={digest}"
-
-    def _deliver(self, client: httpx.Client, delivery: _Delivery) -> None:
-        if self._faults.on("webhook-slow"):
-            self._stop.wait(12.0)
-        elif self._faults.on("webhook-batched-5s"):
-            self._stop.wait(5.0)
-        event_type_header = delivery.event_type
-        if self._faults.on("webhook-type-header-from-subscription"):
-            event_type_header = delivery.target.events[0]
-        for attempt in range(1, ATTEMPTS + 1):
-            if self._stop.is_set():
-                return
-            body, signature = self._body_and_signature(delivery)
-            headers = {
-                "Content-Type": "application/json",
-                "X-Signature": signature,
-                "X-Event-ID": delivery.event_id,
-                "X-Event-Type": event_type_header,
-                "X-Webhook-ID": delivery.target.id,
-                "X-Delivery-Attempt": str(attempt),
-                "User-Agent": "cstar-reference-webhooks/1",
-            }
-            try:
-                response = client.post(delivery.target.url, content=body, headers=headers)
-                if 200 <= response.status_code < 300:
-                    return
-                log.info("webhook %s answered %s", delivery.target.url, response.status_code)
-            except httpx.HTTPError as exc:
-                log.info("webhook %s failed: %s", delivery.target.url, exc)
-            if attempt < ATTEMPTS:
-                self._stop.wait(BACKOFF_SECONDS[attempt - 1])
+def create_webhook(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
+                   key: IdempotencyKey | None) -> Response:
+    stored = idempotency.replay(unit, key)
+    if stored is not None:
+        return stored
+    values = body.model_dump()
+    if not is_http_url(values["url"]):
+        raise ref.errors.invalid("url", "url must be an http or https URL")
+    row = Webhook(id=str(uuid.uuid4()), team_id=caller.team_id, url=values["url"],
+                  events=list(dict.fromkeys(values["events"])), secret="whsec_" + secrets.token_hex(16),
+                  is_active=True, created_us=now_us())
+    unit.session.add(row)
+    unit.session.flush()
+    return idempotency.remember(unit, key, ref.render.ok(ref.render.webhook(row, with_secret=True), 201))

@@ -1,0 +1,116 @@
+"""Authentication and authorization: API keys, the team in the path, publishable keys, and the
+per-key rate limiter — as FastAPI dependencies that give a route its `Caller`."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Request
+
+from .errors import ApiError
+from .faults import FaultSet
+from .modes import Mode
+from .settings import Settings
+
+KeyKind = Literal["secret", "publishable"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    team_id: str  # the team of the path
+    key_team: str  # the team of the key
+    kind: KeyKind
+    team_checked: bool = True  # False only where a fault defers the team check past the write
+
+
+class RateLimiter:
+    """A fixed window of ``limit`` requests per key."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[float, int]] = {}
+
+    def hit(self, key: str) -> int | None:
+        """None when allowed, else the whole seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            start, count = self._windows.get(key, (now, 0))
+            if now - start >= self.window:
+                start, count = now, 0
+            if count >= self.limit:
+                return max(1, math.ceil(start + self.window - now))
+            self._windows[key] = (start, count + 1)
+            return None
+
+
+class Auth:
+    """Keys and teams of one server; `reader` and `writer` are the route dependencies."""
+
+    def __init__(self, settings: Settings, faults: FaultSet, mode: Mode) -> None:
+        self.faults = faults
+        self.mode = mode
+        self.default_keys = {team.id: team.secret_key for team in settings.teams}
+        self.keys: dict[str, tuple[str, KeyKind]] = {}
+        for team in settings.teams:
+            self.keys[team.secret_key] = (team.id, "secret")
+            self.keys[team.publishable_key] = (team.id, "publishable")
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_window) if settings.rate_limit else None
+
+    async def reader(self, request: Request, team_id: str) -> Caller:
+        return self.authorize(request, team_id, write=False)
+
+    async def writer(self, request: Request, team_id: str) -> Caller:
+        return self.authorize(request, team_id, write=True)
+
+    def cross_team(self) -> ApiError:
+        if self.mode.takes("cross-team-status", "404"):
+            return ApiError(404, "not_found", "No such team", param="teamId")
+        return ApiError(403, "team_access_denied", "This API key does not belong to that team", param="teamId")
+
+    def authorize(self, request: Request, team_id: str, *, write: bool) -> Caller:
+        token = self._token(request, team_id, write)
+        found = self.keys.get(token)
+        if found is None:
+            raise ApiError(401, "invalid_api_key", "Unknown API key")
+        key_team, kind = found
+        self._rate_limit(token)
+        team_checked = True
+        if team_id != key_team and not self.faults.on("cross-team-path-ignored"):
+            if request.method == "PATCH" and self.faults.on("cross-team-patch-writes"):
+                team_checked = False  # the bug: the handler writes first and checks afterwards
+            else:
+                raise self.cross_team()
+        if write and kind == "publishable" and not self.faults.on("publishable-key-writes"):
+            raise ApiError(403, "publishable_key_write", "Publishable keys are read-only; use a secret key")
+        return Caller(team_id, key_team, kind, team_checked)
+
+    def _token(self, request: Request, team_id: str, write: bool) -> str:
+        header = request.headers.get("authorization")
+        if header is None:
+            if self.faults.on("auth-missing-key-allowed") and not write and team_id in self.default_keys:
+                return self.default_keys[team_id]
+            raise ApiError(401, "authentication_required",
+                           "Missing Authorization header; send 'Authorization: Bearer <key>'")
+        parts = header.split()
+        if len(parts) != 2 or parts[0].lower() != "bearer":
+            raise ApiError(401, "invalid_api_key", "The Authorization header must be 'Bearer <key>'")
+        return parts[1]
+
+    def _rate_limit(self, token: str) -> None:
+        if self.limiter is None:
+            return
+        wait = self.limiter.hit(token)
+        if wait is None:
+            return
+        if self.faults.on("rate-limit-no-retry-after"):
+            raise ApiError(429, "rate_limit_exceeded", "Too many requests")
+        hint = self.mode.get("retry-after")
+        raise ApiError(429, "rate_limit_exceeded", "Too many requests",
+                       headers={"Retry-After": str(wait)} if hint in ("both", "header") else None,
+                       retry_after=wait if hint in ("both", "body") else None)

@@ -1,0 +1,180 @@
+"""One server's parts wired together, and what every route depends on: the caller (see :mod:`.auth`),
+a read session, a write unit of work — one transaction whose events are published only after it
+commits, so a rejected request sends nothing — and the route class that reads JSON bodies strictly."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+
+from .auth import Auth
+from .delivery import Dispatcher, Event
+from .errors import Errors
+from .faults import FaultSet
+from .models import Models, build_models
+from .modes import Mode
+from .render import Renderer
+from .settings import Settings
+from .storage import Database, remove_database_files
+
+MAX_BODY_BYTES = 1_000_000
+MAX_JSON_DEPTH = 32
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {literal[:40]} is out of range")
+    return value
+
+
+def _check_json(value: Any, depth: int = 0) -> None:
+    """No nesting deeper than MAX_JSON_DEPTH, no lone surrogates (they cannot be stored as UTF-8)."""
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, str):
+        value.encode("utf-8")
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key.encode("utf-8")
+            _check_json(item, depth + 1)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, no numbers out of range, bounded depth. Any problem is a
+    JSONDecodeError, which FastAPI turns into a validation error (never a 500)."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        _check_json(value)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise json.JSONDecodeError(reason[:200], "", 0) from None
+    return value
+
+
+class StrictJsonRequest(Request):
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            length = self.headers.get("content-length", "")
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                raise HTTPException(413, f"The body is larger than {MAX_BODY_BYTES} bytes")
+            chunks, size = [], 0
+            async for chunk in self.stream():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise HTTPException(413, f"The body is larger than {MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
+            self._body = b"".join(chunks)
+        return self._body
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+class Unit:
+    """One write request: its session (a single transaction) and the events it publishes on commit."""
+
+    def __init__(self, session: Session, render: Renderer) -> None:
+        self.session = session
+        self._render = render
+        self.events: list[Event] = []
+
+    def publish(self, team_id: str, event_type: str, customer: dict[str, Any]) -> None:
+        self.events.append(Event(team_id, event_type, self._render.event(team_id, event_type, customer)))
+
+
+@dataclass
+class Reference:
+    """Everything one reference server is made of."""
+
+    settings: Settings
+    faults: FaultSet
+    mode: Mode
+    db: Database
+    render: Renderer
+    errors: Errors
+    auth: Auth
+    models: Models
+    dispatcher: Dispatcher
+    temp_path: str | None = None
+    stale_cache: dict[str, dict[str, Any]] = field(default_factory=dict)  # get-stale-cache only
+    closed: bool = False
+
+    @classmethod
+    def build(cls, settings: Settings) -> Reference:
+        faults, mode = FaultSet(settings.faults), settings.mode
+        temp_path = None
+        if settings.db_path is None:
+            fd, temp_path = tempfile.mkstemp(prefix="cstar-reference-", suffix=".sqlite3")
+            os.close(fd)
+        db = Database(settings.db_path or temp_path or "", faults)
+        render = Renderer(mode, faults)
+        return cls(settings, faults, mode, db, render, Errors(mode, faults, render), Auth(settings, faults, mode),
+                   build_models(mode, faults), Dispatcher(db, faults, mode), temp_path)
+
+    def close(self) -> None:
+        """Stop webhook workers, close the database and delete a temporary database file (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        self.dispatcher.close()
+        self.db.close()
+        if self.temp_path is not None:
+            remove_database_files(self.temp_path)
+
+    def read_session(self) -> Iterator[Session]:
+        with self.db.reader() as session:
+            yield session
+
+    def unit(self) -> Iterator[Unit]:
+        """Use with ``Depends(ref.unit, scope="function")``: commit before the answer is sent."""
+        session = self.db.writer()
+        unit = Unit(session, self.render)
+        try:
+            yield unit
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        self.dispatcher.publish(unit.events)
+
+    def route_class(self) -> type[APIRoute]:
+        faults = self.faults
+
+        class JsonRoute(APIRoute):
+            def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+                handler = super().get_route_handler()
+
+                async def strict_handler(request: Request) -> Response:
+                    strict = StrictJsonRequest(request.scope, request.receive)
+                    if faults.on("malformed-json-500") and request.method in ("POST", "PATCH"):
+                        json.loads(await strict.body())  # the bug: parsed by hand, errors unhandled
+                    return await handler(strict)
+
+                return strict_handler
+
+        return JsonRoute

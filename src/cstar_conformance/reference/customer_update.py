@@ -1,0 +1,197 @@
+"""PATCH of a customer: only the fields present change, customFields merge (RFC 7396), the address stays
+unique, and a rejected PATCH changes nothing and sends nothing — where the faults do otherwise, that is
+marked. The body is validated here (not by FastAPI) because several of those faults act around it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from .auth import Caller
+from .context import Reference, Unit
+from .delivery import Event
+from .errors import ApiError, not_found
+from .render import now_us
+from .storage import Customer
+from .writes import (
+    defaults,
+    duplicate_email,
+    find_customer,
+    merge_patch,
+    parse_customer_id,
+    stored_custom_fields,
+    stored_text,
+)
+
+EDITABLE = ("name", "email", "status", "sentiment", "tags", "notes", "customFields")
+
+
+def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, body: Any) -> Response:
+    customer_id = parse_customer_id(ref, raw_id)
+    faults, session = ref.faults, unit.session
+    team = caller.team_id if caller.team_checked else None  # unchecked: the row is found by id alone
+    try:
+        patch = ref.models.customer_patch.model_validate(body)
+    except ValidationError:
+        if faults.on("rejected-patch-emits-updated"):
+            _announce_unchanged(ref, session, team, customer_id)
+        if faults.on("patch-invalid-partial-write"):
+            _write_valid_prefix(ref, session, team, customer_id, body)
+        raise
+    fields = patch.model_fields_set
+    if not fields and faults.on("patch-empty-400"):
+        raise ApiError(400, "parameter_missing", "Nothing to update")
+    row = find_customer(session, team, customer_id)
+    if row is None:
+        if faults.on("patch-unknown-200"):  # the UPDATE matched no row and nobody looked
+            return ref.render.ok({"id": customer_id} | patch.model_dump(mode="json", include=fields))
+        raise not_found("customer", "customerId")
+    before = ref.render.customer(row)
+    current = _state(row)
+    new = _patched(ref, current, patch, fields)
+    _check_email(ref, session, row, current, new, fields)
+    read_only = _read_only_columns(ref, patch, fields)
+    changed = new != current or bool(read_only)
+    touched = changed or ref.mode.takes("patch-noop", "touch")
+    if touched:
+        _write(ref, row, new, read_only)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise duplicate_email(ref) from None
+    customer = ref.render.customer(row)
+    if not caller.team_checked:
+        session.commit()  # the bug: the write is committed before the team is checked
+        raise ref.auth.cross_team()
+    if touched and not faults.on("webhook-no-update-event"):
+        unit.publish(caller.team_id, "customer.updated", before if faults.on("webhook-stale-payload") else customer)
+    return ref.render.ok(customer)
+
+
+def _state(row: Customer) -> dict[str, Any]:
+    return {"name": row.name, "email": row.email, "status": row.status, "sentiment": row.sentiment,
+            "tags": list(row.tags), "notes": row.notes, "customFields": dict(row.custom_fields)}
+
+
+def _patched(ref: Reference, current: dict[str, Any], patch: BaseModel, fields: set[str]) -> dict[str, Any]:
+    """The editable fields after the PATCH (null, where the mode accepts it, means "empty")."""
+    faults = ref.faults
+    new = dict(current)
+    if faults.on("patch-rebuilds-from-defaults"):
+        new = defaults(ref) | {"name": current["name"], "email": current["email"]}
+    for key in EDITABLE:
+        if key not in fields:
+            continue
+        value = getattr(patch, key)
+        if key == "customFields":
+            new[key] = _patched_custom_fields(ref, new[key], value)
+        elif value is None:
+            new[key] = defaults(ref)[key]
+        elif key == "tags" and faults.on("patch-tags-append"):
+            new[key] = current["tags"] + value
+        else:
+            new[key] = value
+    if "customFields" not in fields and faults.on("patch-customfields-replace-on-omit"):
+        new["customFields"] = {}
+    return new
+
+
+def _patched_custom_fields(ref: Reference, current: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:
+    if patch is None:
+        return {}
+    if ref.mode.takes("customfields-patch", "replace"):
+        return {key: value for key, value in patch.items() if value is not None}
+    if ref.faults.on("patch-customfields-null-stored"):
+        return current | patch
+    return merge_patch(current, patch)
+
+
+def _check_email(ref: Reference, session: Session, row: Customer, current: dict[str, Any], new: dict[str, Any],
+                 fields: set[str]) -> None:
+    faults = ref.faults
+    own_in_other_case = faults.on("patch-own-email-conflict") and "email" in fields
+    if new["email"].lower() == current["email"].lower() and not own_in_other_case:
+        return
+    if faults.on("patch-email-conflict-unchecked"):
+        return
+    query = select(Customer.id).where(Customer.team_id == row.team_id, Customer.deleted.is_(False),
+                                      Customer.email_lower == new["email"].lower())
+    if not faults.on("patch-own-email-conflict"):
+        query = query.where(Customer.id != row.id)
+    if session.scalar(query.limit(1)) is None:
+        return
+    if faults.on("conflict-patch-partial-write"):  # the bug: each field was its own autocommitted UPDATE
+        _write(ref, row, new | {"email": current["email"]}, {})
+        session.commit()
+    raise duplicate_email(ref)
+
+
+def _read_only_columns(ref: Reference, patch: BaseModel, fields: set[str]) -> dict[str, int]:
+    """Nothing — unless the update model was generated from the table (the fault exposes two columns)."""
+    columns: dict[str, int] = {}
+    if not ref.faults.on("patch-resets-ticketcount"):
+        return columns
+    if "ticketCount" in fields and getattr(patch, "ticketCount", None) is not None:
+        columns["ticket_count"] = patch.ticketCount  # type: ignore[attr-defined]
+    created = getattr(patch, "createdAt", None)
+    if "createdAt" in fields and isinstance(created, str):
+        try:
+            columns["created_us"] = int(datetime.fromisoformat(created).timestamp() * 1_000_000)
+        except (ValueError, OverflowError):
+            pass
+    return columns
+
+
+def _write(ref: Reference, row: Customer, new: dict[str, Any], read_only: dict[str, int]) -> None:
+    faults = ref.faults
+    name = stored_text(ref, new["name"])
+    if faults.on("name-truncated-100"):
+        name = name[:100]
+    email = new["email"].lower() if faults.on("email-lowercased") else new["email"]
+    row.name, row.name_lower, row.email = name, name.lower(), email
+    if not faults.on("patch-email-conflict-unchecked"):  # the bug: the indexed lower-case copy goes stale
+        row.email_lower = email.lower()
+    row.status, row.sentiment = new["status"], new["sentiment"]
+    row.tags = [stored_text(ref, tag) for tag in new["tags"]]
+    row.notes = stored_text(ref, new["notes"]) if isinstance(new["notes"], str) else new["notes"]
+    row.custom_fields = stored_custom_fields(ref, new["customFields"])
+    for column, value in read_only.items():
+        setattr(row, column, value)
+    if not faults.on("patch-updatedat-frozen"):
+        row.updated_us = max(now_us(), row.updated_us)
+
+
+def _announce_unchanged(ref: Reference, session: Session, team: str | None, customer_id: str) -> None:
+    """The rejected-patch-emits-updated fault: the change hook already fired when validation failed."""
+    row = find_customer(session, team, customer_id)
+    if row is not None:
+        customer = ref.render.customer(row)
+        event = ref.render.event(row.team_id, "customer.updated", customer)
+        ref.dispatcher.publish([Event(row.team_id, "customer.updated", event)])
+
+
+def _write_valid_prefix(ref: Reference, session: Session, team: str | None, customer_id: str, body: Any) -> None:
+    """The patch-invalid-partial-write fault: fields were validated and saved one by one, in body order,
+    so those before the first invalid one are written (and committed) already."""
+    row = find_customer(session, team, customer_id)
+    if row is None or not isinstance(body, dict):
+        return
+    valid: dict[str, Any] = {}
+    for key, value in body.items():
+        try:
+            ref.models.customer_patch.model_validate({key: value})
+        except ValidationError:
+            break
+        valid[key] = value
+    if not valid:
+        return
+    prefix = ref.models.customer_patch.model_validate(valid)
+    current = _state(row)
+    _write(ref, row, _patched(ref, current, prefix, prefix.model_fields_set), {})
+    session.commit()

@@ -1,0 +1,227 @@
+"""Customers: the routes, and list, create, get and delete behind them (update: :mod:`.customer_update`)."""
+
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import and_, false, func, or_, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from . import idempotency, paging
+from .auth import Caller
+from .context import Reference, Unit
+from .customer_update import update_customer
+from .delivery import Event
+from .errors import not_found
+from .idempotency import IdempotencyKey
+from .models import SENTIMENTS, STATUSES
+from .render import JsonResponse, now_us
+from .storage import Customer, Ticket
+from .writes import (
+    defaults,
+    duplicate_email,
+    find_customer,
+    parse_customer_id,
+    stored_custom_fields,
+    stored_text,
+)
+
+
+def router(ref: Reference) -> APIRouter:
+    """The customer routes of one server (its body and query models come from its mode)."""
+    models = ref.models
+    reader, writer = Depends(ref.auth.reader), Depends(ref.auth.writer)
+    read_session, unit = Depends(ref.read_session), Depends(ref.unit, scope="function")
+    idempotency_key = idempotency.dependency(ref, writer)
+    routes = APIRouter(route_class=ref.route_class())
+    Query_: Any = Annotated[models.customer_query, Query()]  # noqa: N806 - a type built for this server
+    CreateBody: Any = models.customer_create  # noqa: N806
+
+    @routes.get("/customers")
+    def list_route(query: Query_, caller: Caller = reader, session: Session = read_session) -> Response:
+        return list_customers(ref, session, caller, query)
+
+    @routes.post("/customers")
+    def create_route(body: CreateBody, caller: Caller = writer, work: Unit = unit,
+                     key: IdempotencyKey | None = idempotency_key) -> Response:
+        return create_customer(ref, work, caller, body, key)
+
+    @routes.get("/customers/{customer_id}")
+    def get_route(customer_id: str, caller: Caller = reader, session: Session = read_session) -> Response:
+        return get_customer(ref, session, caller, customer_id)
+
+    # PATCH bodies are validated in the handler (see customer_update), so FastAPI passes the JSON as is
+    patch_methods = ["PATCH", "PUT"] if ref.faults.on("unknown-method-200") else ["PATCH"]
+
+    @routes.api_route("/customers/{customer_id}", methods=patch_methods)
+    def update_route(customer_id: str, body: Annotated[Any, Body()], caller: Caller = writer,
+                     work: Unit = unit) -> Response:
+        return update_customer(ref, work, caller, customer_id, body)
+
+    @routes.delete("/customers/{customer_id}")
+    def delete_route(customer_id: str, caller: Caller = writer, work: Unit = unit) -> Response:
+        return delete_customer(ref, work, caller, customer_id)
+
+    return routes
+
+
+# ------------------------------------------------------------------------------------------ list
+
+
+def list_customers(ref: Reference, session: Session, caller: Caller, query: Any) -> Response:
+    faults = ref.faults
+    page = paging.page_of(ref, query)
+    c = Customer
+    team_condition = c.team_id == caller.team_id
+    conditions: list[Any] = []
+    if not faults.on("soft-delete-still-listed"):
+        conditions.append(c.deleted.is_(False))
+    enum_conditions = [getattr(c, name) == getattr(query, name)
+                       for name in ("status", "sentiment") if getattr(query, name) is not None]
+    if faults.on("filter-or-instead-of-and") and enum_conditions:
+        conditions.append(or_(*enum_conditions))
+    else:
+        conditions.extend(enum_conditions)
+    if _impossible_filter(query):
+        conditions.append(false())  # the `invalid-filter=empty` alternative
+    if query.search:
+        conditions.append(_search_condition(ref, query.search))
+    if query.tag is not None and ref.mode.takes("tag-filter", "supported"):
+        conditions.append(text("EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE json_each.value = :tag)")
+                          .bindparams(tag=query.tag))
+    if not (query.search and faults.on("list-leaks-other-team")):
+        conditions.append(team_condition)
+    counted = [team_condition] if faults.on("total-before-filters") else conditions
+    total = session.scalar(select(func.count()).select_from(c).where(*counted)) or 0
+    window = paging.customer_window(ref, page, total)
+    rows = [] if window is None else session.scalars(
+        select(c).where(and_(*conditions)).order_by(*_order(ref)).offset(window[0]).limit(window[1])).all()
+    media_type = "text/plain" if faults.on("list-text-plain") else None
+    return ref.render.ok([ref.render.customer(row) for row in rows], pagination=page.pagination(ref, total),
+                         media_type=media_type)
+
+
+def _impossible_filter(query: Any) -> bool:
+    return (query.status is not None and query.status not in STATUSES) or (
+        query.sentiment is not None and query.sentiment not in SENTIMENTS)
+
+
+def _search_condition(ref: Reference, search: str) -> Any:
+    c = Customer
+    if ref.faults.on("search-case-sensitive"):
+        name_match, email_match = func.instr(c.name, search) > 0, func.instr(c.email, search) > 0
+    else:
+        needle = search.lower()
+        name_match, email_match = func.instr(c.name_lower, needle) > 0, func.instr(c.email_lower, needle) > 0
+    return name_match if ref.faults.on("search-name-only") else or_(name_match, email_match)
+
+
+def _order(ref: Reference) -> tuple[Any, ...]:
+    order = ref.mode.get("list-order")
+    if order == "newest-first":
+        return (Customer.seq.desc(),)
+    if order == "by-name":
+        return Customer.name_lower.asc(), Customer.seq.asc()
+    return (Customer.seq.asc(),)
+
+
+# ---------------------------------------------------------------------------------------- create
+
+
+def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
+                    key: IdempotencyKey | None) -> Response:
+    stored = idempotency.replay(unit, key)
+    if stored is not None:
+        return stored
+    faults, values = ref.faults, body.model_dump()
+    email = values["email"].lower() if faults.on("email-lowercased") else values["email"]
+    name = stored_text(ref, values["name"])
+    if faults.on("name-truncated-100"):
+        name = name[:100]
+    given = {key: value for key, value in values.items() if value is not None}
+    state = defaults(ref) | given  # absent and null (where the mode accepts it) both take the default
+    notes = state["notes"]
+    stamp = now_us()
+    row = Customer(
+        id=str(uuid.uuid4()), team_id=caller.team_id, name=name, name_lower=name.lower(), email=email,
+        email_lower=email.lower(), status=state["status"], sentiment=state["sentiment"],
+        tags=[stored_text(ref, tag) for tag in state["tags"]],
+        notes=stored_text(ref, notes) if notes is not None else None,
+        custom_fields=stored_custom_fields(ref, state["customFields"]),
+        ticket_count=0, created_us=stamp, updated_us=stamp, deleted=False,
+    )
+    status = 200 if faults.on("create-returns-200") else 201
+    if faults.on("email-unique-race") or faults.on("duplicate-email-200"):
+        status = _check_then_insert(ref, caller, row, status)
+    if faults.on("rejected-duplicate-emits-created"):  # the bug: published before the INSERT, outside the transaction
+        event = ref.render.event(caller.team_id, "customer.created", ref.render.customer(row))
+        ref.dispatcher.publish([Event(caller.team_id, "customer.created", event)])
+    unit.session.add(row)
+    try:
+        unit.session.flush()
+    except IntegrityError:
+        raise duplicate_email(ref) from None
+    customer = ref.render.customer(row)
+    if not faults.on("rejected-duplicate-emits-created"):
+        unit.publish(caller.team_id, "customer.created", customer)
+    answer = {"id": row.id} if faults.on("create-returns-id-only") else customer
+    return idempotency.remember(unit, key, ref.render.ok(answer, status))
+
+
+def _check_then_insert(ref: Reference, caller: Caller, row: Customer, status: int) -> int:
+    """The uniqueness faults' way: look outside the write transaction, then insert whatever was seen."""
+    with ref.db.reader() as session:
+        taken = session.scalar(select(Customer.id).where(
+            Customer.team_id == caller.team_id, Customer.email_lower == row.email_lower,
+            Customer.deleted.is_(False)).limit(1)) is not None
+    if taken and not ref.faults.on("duplicate-email-200"):
+        raise duplicate_email(ref)
+    time.sleep(0.05)  # the window in which a concurrent create sees the address free as well
+    return 200 if taken else status
+
+
+# ------------------------------------------------------------------------------------ get, delete
+
+
+def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) -> Response:
+    customer_id = parse_customer_id(ref, raw_id)
+    if ref.faults.on("get-stale-cache") and customer_id in ref.stale_cache:
+        return ref.render.ok(ref.stale_cache[customer_id])
+    team = None if ref.faults.on("cross-team-read-by-id") else caller.team_id
+    row = find_customer(session, team, customer_id)
+    if row is None:
+        if ref.faults.on("get-unknown-200-null"):
+            return ref.render.ok(None)
+        raise not_found("customer", "customerId")
+    customer = ref.render.customer(row)
+    if ref.faults.on("get-stale-cache"):
+        ref.stale_cache[customer_id] = customer
+    if ref.faults.on("get-bare-customer"):
+        return JsonResponse(customer)
+    return ref.render.ok(customer)
+
+
+def delete_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> Response:
+    customer_id = parse_customer_id(ref, raw_id)
+    session, faults = unit.session, ref.faults
+    row = find_customer(session, caller.team_id, customer_id)
+    if row is None:
+        raise not_found("customer", "customerId")
+    customer = ref.render.customer(row)
+    if faults.on("delete-keeps-email-reserved") or faults.on("soft-delete-still-listed"):
+        row.deleted = True  # a soft delete; the tickets go as with a real one
+        if not faults.on("delete-no-cascade"):
+            session.execute(Ticket.__table__.delete().where(Ticket.customer_id == customer_id))
+    else:
+        session.delete(row)  # its tickets go by ON DELETE CASCADE
+    session.flush()
+    ref.stale_cache.pop(customer_id, None)
+    if ref.mode.takes("customer-deleted-event", "sent"):
+        unit.publish(caller.team_id, "customer.deleted", customer)
+    if faults.on("delete-200-empty-body"):
+        return Response(status_code=200)
+    return ref.render.deleted("delete-answer", customer_id, customer)

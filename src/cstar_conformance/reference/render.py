@@ -1,0 +1,166 @@
+"""What the reference puts on the wire: JSON responses, the success envelope, timestamps, the customer,
+ticket and webhook objects, delete answers and webhook event payloads — each as the mode spells them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from starlette.responses import Response
+
+from .faults import FaultSet
+from .modes import Mode
+from .storage import Customer, Ticket, Webhook
+
+API_VERSION = "2026-03-01"
+
+
+class JsonResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+class Renderer:
+    """The shapes of one server (its mode and faults)."""
+
+    def __init__(self, mode: Mode, faults: FaultSet) -> None:
+        self.mode = mode
+        self.faults = faults
+        self.extras = mode.get("extra-fields")  # "none" | "some" | "everywhere"
+        self.timestamp = lru_cache(maxsize=65_536)(self._timestamp)
+
+    # ------------------------------------------------------------------ primitives
+
+    def _timestamp(self, us: int) -> str:
+        seconds, micros = divmod(us, 1_000_000)
+        moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
+        whole = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        if self.faults.on("timestamps-naive"):
+            return f"{whole}.{micros // 1000:03d}"
+        if self.mode.takes("timestamps", "micros-offset"):
+            return moment.isoformat(timespec="microseconds")
+        if self.mode.takes("timestamps", "seconds-z"):
+            return f"{whole}Z"
+        return f"{whole}.{micros // 1000:03d}Z"
+
+    def meta(self) -> dict[str, Any] | None:
+        """The `meta` member an answer carries beside its contract fields, if any."""
+        if self.extras == "some":
+            return {"requestId": request_id()}
+        if self.extras == "everywhere":
+            return {"requestId": request_id(), "timestamp": self.timestamp(now_us())}
+        return None
+
+    def ok(self, data: Any, status: int = 200, pagination: dict[str, Any] | None = None,
+           media_type: str | None = None) -> JsonResponse:
+        body: dict[str, Any] = {"success": True}
+        if pagination is not None and self.extras == "everywhere":
+            body["object"] = "list"
+        body["data"] = data
+        meta = self.meta() or {}
+        if pagination is not None:
+            if self.faults.on("pagination-under-meta"):
+                meta["pagination"] = pagination
+            else:
+                body["pagination"] = pagination
+        if meta:
+            body["meta"] = meta
+        return JsonResponse(body, status_code=status, media_type=media_type)
+
+    def pagination(self, page: int, page_size: int, total: int) -> dict[str, Any]:
+        more = page * page_size <= total if self.faults.on("hasmore-off-by-one") else page * page_size < total
+        pagination: dict[str, Any] = {"total": total, "page": page, "pageSize": page_size, "hasMore": more}
+        if self.extras == "everywhere":
+            pagination["totalPages"] = -(-total // page_size)
+        return pagination
+
+    def _wrap(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        if self.extras == "none":
+            return data
+        wrapped = {"object": kind, **data, "metadata": {}}
+        if self.extras == "everywhere":
+            wrapped["livemode"] = False
+        return wrapped
+
+    # --------------------------------------------------------------------- objects
+
+    def customer(self, row: Customer) -> dict[str, Any]:
+        return self._wrap("customer", {
+            "id": row.id,
+            "name": row.name,
+            "email": row.email,
+            "status": row.status,
+            "sentiment": row.sentiment,
+            "tags": list(row.tags),
+            "notes": row.notes,
+            "customFields": dict(row.custom_fields),
+            "ticketCount": row.ticket_count,
+            "createdAt": self.timestamp(row.created_us),
+            "updatedAt": self.timestamp(row.updated_us),
+        })
+
+    def ticket(self, row: Ticket) -> dict[str, Any]:
+        return self._wrap("ticket", {
+            "id": row.id,
+            "title": row.title,
+            "customerId": row.customer_id,
+            "priority": row.priority,
+            "status": row.status,
+            "createdAt": self.timestamp(row.created_us),
+            "updatedAt": self.timestamp(row.updated_us),
+        })
+
+    def webhook(self, row: Webhook, *, with_secret: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": row.id, "url": row.url, "events": list(row.events)}
+        if with_secret:
+            data["secret"] = row.secret
+        # createdAt lets the suite's sweep find a killed run's registrations by age
+        data.update({"isActive": row.is_active, "createdAt": self.timestamp(row.created_us)})
+        return self._wrap("webhook_endpoint", data)
+
+    def deleted(self, choice: str, object_id: str, deleted_object: dict[str, Any] | None = None) -> Response:
+        """The answer to a DELETE as the choice (`delete-answer`, `ticket-delete-answer`) spells it."""
+        answer = self.mode.get(choice)
+        if answer == "204":
+            return Response(status_code=204)
+        if answer == "object" and deleted_object is not None:
+            return self.ok(deleted_object)
+        return self.ok({"id": object_id, "deleted": True})
+
+    # ---------------------------------------------------------------------- events
+
+    def event(self, team_id: str, event_type: str, customer: dict[str, Any]) -> dict[str, Any]:
+        """A webhook event about `customer` (as the API returned it), stamped now."""
+        if self.faults.on("webhook-camelcase-payload"):
+            wire = {k: v for k, v in customer.items() if k not in ("object", "metadata", "livemode")}
+        else:
+            wire = {
+                "id": customer["id"], "name": customer["name"], "email": customer["email"],
+                "status": customer["status"], "sentiment": customer["sentiment"], "tags": customer["tags"],
+                "notes": customer["notes"], "custom_fields": customer["customFields"],
+                "ticket_count": customer["ticketCount"], "created_at": customer["createdAt"],
+                "updated_at": customer["updatedAt"],
+            }
+            if self.extras == "everywhere":
+                wire = {"object": "customer", **wire, "metadata": {}}
+        payload: dict[str, Any] = {"id": "evt_" + uuid.uuid4().hex, "type": event_type,
+                                   "created_at": self.timestamp(now_us()), "team_id": team_id,
+                                   "data": {"customer": wire}}
+        if self.extras == "everywhere":
+            payload = {"object": "event", "api_version": API_VERSION, "livemode": False, **payload}
+        return payload

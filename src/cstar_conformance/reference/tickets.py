@@ -1,0 +1,115 @@
+"""Tickets — as far as cascade deletion and ticketCount need them: create, get, list, delete."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from . import idempotency, paging
+from .auth import Caller
+from .context import Reference, Unit
+from .errors import UUID_RE, ApiError, not_found, parse_id
+from .idempotency import IdempotencyKey
+from .render import now_us
+from .storage import Customer, Ticket
+from .writes import find_customer
+
+
+def router(ref: Reference) -> APIRouter:
+    models = ref.models
+    reader, writer = Depends(ref.auth.reader), Depends(ref.auth.writer)
+    read_session, unit = Depends(ref.read_session), Depends(ref.unit, scope="function")
+    idempotency_key = idempotency.dependency(ref, writer)
+    routes = APIRouter(route_class=ref.route_class())
+    Query_: Any = Annotated[models.ticket_query, Query()]  # noqa: N806 - a type built for this server
+    CreateBody: Any = models.ticket_create  # noqa: N806
+
+    @routes.get("/tickets")
+    def list_route(query: Query_, caller: Caller = reader, session: Session = read_session) -> Response:
+        return list_tickets(ref, session, caller, query)
+
+    @routes.post("/tickets")
+    def create_route(body: CreateBody, caller: Caller = writer, work: Unit = unit,
+                     key: IdempotencyKey | None = idempotency_key) -> Response:
+        return create_ticket(ref, work, caller, body, key)
+
+    @routes.get("/tickets/{ticket_id}")
+    def get_route(ticket_id: str, caller: Caller = reader, session: Session = read_session) -> Response:
+        row = _find(session, caller, parse_id(ticket_id, "ticket"))
+        if row is None:
+            raise not_found("ticket", "ticketId")
+        return ref.render.ok(ref.render.ticket(row))
+
+    @routes.delete("/tickets/{ticket_id}")
+    def delete_route(ticket_id: str, caller: Caller = writer, work: Unit = unit) -> Response:
+        return delete_ticket(ref, work, caller, ticket_id)
+
+    return routes
+
+
+def _find(session: Session, caller: Caller, ticket_id: str) -> Ticket | None:
+    return session.scalars(select(Ticket).where(Ticket.id == ticket_id, Ticket.team_id == caller.team_id)).first()
+
+
+def _not_the_teams_customer(ref: Reference) -> ApiError:
+    answer = ref.mode.get("ticket-bad-customer")
+    if answer == "404":
+        return not_found("customer", "customerId")
+    return ApiError(int(answer), "parameter_invalid", "customerId is not a customer of this team", param="customerId")
+
+
+def create_ticket(ref: Reference, unit: Unit, caller: Caller, body: BaseModel, key: IdempotencyKey | None) -> Response:
+    stored = idempotency.replay(unit, key)
+    if stored is not None:
+        return stored
+    values = body.model_dump()
+    raw_customer = values["customerId"]
+    if not UUID_RE.fullmatch(raw_customer):
+        raise _not_the_teams_customer(ref)
+    customer_id = raw_customer.lower()
+    session = unit.session
+    team = None if ref.faults.on("ticket-any-customer") else caller.team_id
+    if find_customer(session, team, customer_id) is None:
+        raise _not_the_teams_customer(ref)
+    stamp = now_us()
+    row = Ticket(id=str(uuid.uuid4()), team_id=caller.team_id, customer_id=customer_id, title=values["title"],
+                 priority=values["priority"] or "normal", status="open", created_us=stamp, updated_us=stamp)
+    session.add(row)
+    if not ref.faults.on("ticketcount-cached"):
+        session.execute(update(Customer).where(Customer.id == customer_id)
+                        .values(ticket_count=Customer.ticket_count + 1))
+    session.flush()
+    return idempotency.remember(unit, key, ref.render.ok(ref.render.ticket(row), 201))
+
+
+def list_tickets(ref: Reference, session: Session, caller: Caller, query: Any) -> Response:
+    page = paging.page_of(ref, query)
+    conditions = [Ticket.team_id == caller.team_id]
+    if query.customerId is not None:
+        conditions.append(Ticket.customer_id == query.customerId.lower())
+    total = session.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
+    window = paging.window(page, total)
+    order = ref.mode.get("list-order")
+    ordering = (Ticket.seq.desc(),) if order == "newest-first" else (
+        (Ticket.title, Ticket.seq) if order == "by-name" else (Ticket.seq.asc(),))
+    rows = [] if window is None else session.scalars(
+        select(Ticket).where(*conditions).order_by(*ordering).offset(window[0]).limit(window[1])).all()
+    return ref.render.ok([ref.render.ticket(row) for row in rows], pagination=page.pagination(ref, total))
+
+
+def delete_ticket(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> Response:
+    ticket_id = parse_id(raw_id, "ticket")
+    session = unit.session
+    row = _find(session, caller, ticket_id)
+    if row is None:
+        raise not_found("ticket", "ticketId")
+    if ref.mode.takes("ticketcount-on-delete", "lowered"):  # a live count rather than "tickets ever opened"
+        session.execute(update(Customer).where(Customer.id == row.customer_id, Customer.ticket_count > 0)
+                        .values(ticket_count=Customer.ticket_count - 1))
+    session.delete(row)
+    session.flush()
+    return ref.render.deleted("ticket-delete-answer", ticket_id)

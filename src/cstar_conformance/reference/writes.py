@@ -1,0 +1,83 @@
+"""How a customer row is found and how values are stored — the storage-side bugs (mangled characters,
+type-losing custom fields) live here, where a real backend's column types and converters would."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .context import Reference
+from .errors import UUID_RE, ApiError, not_found
+from .storage import Customer
+
+
+def parse_customer_id(ref: Reference, raw: str) -> str:
+    if ref.faults.on("malformed-id-500"):
+        return str(uuid.UUID(raw))  # the bug: the ValueError of a malformed id escapes (500)
+    if not UUID_RE.fullmatch(raw):
+        if ref.mode.takes("malformed-id", "400"):  # 404 or 400, never the mode's 422
+            raise ApiError(400, "parameter_invalid", "customerId must be a UUID", param="customerId")
+        raise not_found("customer", "customerId")
+    return raw.lower()
+
+
+def find_customer(session: Session, team_id: str | None, customer_id: str) -> Customer | None:
+    """A live customer by id, in `team_id` (None: any team — only faults ask for that)."""
+    query = select(Customer).where(Customer.id == customer_id, Customer.deleted.is_(False))
+    if team_id is not None:
+        query = query.where(Customer.team_id == team_id)
+    return session.scalars(query).first()
+
+
+def duplicate_email(ref: Reference) -> ApiError:
+    if ref.faults.on("duplicate-email-400"):
+        return ApiError(400, "email_taken", "A customer with this email already exists", param="email")
+    return ApiError(409, "email_taken", "A customer with this email already exists in this team", param="email")
+
+
+def default_notes(ref: Reference) -> str | None:
+    return "" if ref.mode.takes("notes-default", "empty") else None
+
+
+def defaults(ref: Reference) -> dict[str, Any]:
+    """The editable fields of a customer created with only name and email."""
+    return {"status": "active", "sentiment": "happy" if ref.faults.on("create-defaults-wrong") else "neutral",
+            "tags": [], "notes": default_notes(ref), "customFields": {}}
+
+
+def stored_text(ref: Reference, value: str) -> str:
+    if ref.faults.on("emoji-mangled"):  # a utf8mb3 column: no room for characters outside the BMP
+        return "".join(ch if ord(ch) <= 0xFFFF else "?" for ch in value)
+    return value
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, str) or value is None:
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def stored_custom_fields(ref: Reference, values: dict[str, Any]) -> dict[str, Any]:
+    """customFields as the store keeps them (faithfully, but for the faults' column types)."""
+    if ref.faults.on("customfields-stringified"):  # an EAV table with a text value column
+        return {key: _as_text(value) for key, value in values.items()}
+    if ref.faults.on("customfields-bool-as-int"):  # SQL boolean affinity
+        return {key: int(value) if isinstance(value, bool) else value for key, value in values.items()}
+    return dict(values)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
