@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 
+from cstar_conformance import fuzz_failures
 from cstar_conformance.exits import EXIT_SPEC, StopRun
 from cstar_conformance.factory import EMAIL_DOMAIN
 from cstar_conformance.traffic import retry_hint
@@ -157,6 +158,7 @@ def send_through(schema: BaseSchema, session: Session) -> None:
             def attempt() -> Any:
                 response = RequestsTransport.send(self, case, session=session, **dict(kwargs))
                 state.evidence_of(response)
+                fuzz_failures.remember(case, response)
                 return response
 
             return state.traffic.send(attempt, family=FAMILY.get(), operation=operation_label(case),

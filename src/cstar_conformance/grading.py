@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cstar_conformance import levels, reporting
+from cstar_conformance import fuzz_failures, levels, reporting
 from cstar_conformance.session import FAMILY, current
 from cstar_conformance.traffic import BudgetExhausted
 
@@ -17,6 +17,7 @@ _REQUESTS_AT_START = pytest.StashKey[int]()
 _429_AT_START = pytest.StashKey[int]()
 _HOUSEKEEPING_AT_START = pytest.StashKey[int]()
 _STARTED = pytest.StashKey[float]()
+_RENDERED = pytest.StashKey[str]()
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -91,9 +92,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         state.stopped = state.stopped or state.traffic.budget.exhausted or reason
         item.session.shouldstop = reason
     elif report.failed and report.when == "call":
-        narrowed = [value for name, value in item.user_properties if name == "failed_rules" and value]
-        if narrowed:  # the fuzzing tests name every rule they check; a failure names the rule it broke
-            rules = narrowed[-1]
+        failures = fuzz_failures.failures_in(call.excinfo.value) if call.excinfo is not None else []
+        if failures:  # the fuzzing tests name every rule they check; a failure names the rule it broke
+            broken, report.longrepr = fuzz_failures.render(failures, state.masker)
+            item.stash[_RENDERED] = report.longrepr
+            rules = ",".join(broken) or rules
         if levels.is_finding(grade.level, state.strict):
             report.outcome = "skipped"
             report.wasxfail = f"{reporting.FINDING_PREFIX} [{', '.join(grade.ids)}]: {reporting.short_message(report)}"
@@ -101,7 +104,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     # Housekeeping (the session's cleanup and sweep, run in the last test's teardown) is counted in
     # the run's total but not charged to that test.
     requests, limited, housekeeping = state.stats.total, state.stats.rate_limited, _housekeeping()
-    report.user_properties = [(k, v) for k, v in report.user_properties if k != "failed_rules"] + [
+    report.user_properties += [
         ("rules", rules),
         ("level", grade.level.value if grade.level else ""),
         ("requests", requests - item.stash.get(_REQUESTS_AT_START, requests)),
@@ -111,6 +114,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ]
     item.stash[_REQUESTS_AT_START], item.stash[_429_AT_START] = requests, limited
     item.stash[_HOUSEKEEPING_AT_START] = housekeeping
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """Schemathesis puts its own rendering back here; the reader gets ours (check, rule, request, response)."""
+    rendered = node.stash.get(_RENDERED, None) if isinstance(node, pytest.Item) else None
+    if rendered is not None and report.when == "call":
+        report.longrepr = rendered
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

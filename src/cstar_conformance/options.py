@@ -247,7 +247,8 @@ def resolve(option: Any, args: list[str], environ: dict[str, str] | os._Environ[
             raise StopRun(f"{raw[flag].source} is a publishable key (pk_…), which cannot write: give the "
                           "team's secret key (sk_test_…); a publishable key goes in --publishable-key",
                           EXIT_CREDENTIALS)
-    if publishable_key and publishable_key.lower().startswith(("sk_", "rk_")):
+    if publishable_key and (publishable_key.lower().startswith(("sk_", "rk_")) or publishable_key in (
+            api_key, other_api_key)):
         raise StopRun(f"{raw['--publishable-key'].source} is a secret key: give the team's publishable "
                       "key (pk_…), or leave the option out", EXIT_CREDENTIALS)
     webhook = raw.get("--webhook-public-url")

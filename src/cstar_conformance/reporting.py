@@ -143,11 +143,14 @@ def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus:
     for r in finds:
         tr.write_line(f"  ! [{', '.join(r['rules'])}] {r['test']}: {r['message'].split(': ', 1)[-1]}",
                       yellow=True)
-    for title, rows in (("blocked by another rule's failure", blocked), ("skipped", skips), (NOT_RUN, not_run)):
+    for title, rows in (("blocked by another rule's failure", blocked), ("skipped", skips)):
         if rows or title == "skipped":
             tr.write_line(f"{title}: {len(rows)}")
             for reason_text, count in Counter(r["message"] for r in rows).most_common(8):
                 tr.write_line(f"  - {count} × {reason_text}")
+    never = max(0, state.collected - len(state.results)) + len(not_run)
+    if never:
+        tr.write_line(f"{NOT_RUN}: {never} (the run stopped before them)", yellow=True)
     passed = len(of_verdict(state, "passed"))
     tr.write_line(f"passed: {passed}   requests: {requests['total']} of at most {requests['max_requests']} "
                   f"(429 seen: {requests['rate_limited']})   seconds: {time.monotonic() - state.started:.1f}")

@@ -68,7 +68,7 @@ def errored(message: str, exit_status: int, **extra: Any) -> dict[str, Any]:
 
 def verdict_of(state: Session, exitstatus: int) -> tuple[str, bool, str]:
     """(verdict, complete, reason) of a run that got as far as its checks."""
-    ran = len(state.results)
+    ran = sum(1 for r in state.results if r["verdict"] != "not run")
     of = f"{ran} of {state.collected} checks graded"
     failures = sum(1 for r in state.results if r["verdict"] in RED)
     if state.stopped:
@@ -114,6 +114,8 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
         "must_failures": sum(1 for r in state.results if r["verdict"] in RED),
         "should_findings": sum(1 for r in state.results if r["verdict"] == "finding"),
         "blocked": sum(1 for r in state.results if r["verdict"] == "blocked"),
+        "not_run": max(0, state.collected - len(state.results)) + sum(1 for r in state.results
+                                                                       if r["verdict"] == "not run"),
         "git_commit": git_commit(),
         "spec": {"version": spec_version, "sha256": spec_hash},
         "checks": state.results,

@@ -1,15 +1,14 @@
 """Schemathesis over openapi/customers.yaml: every operation, positive and negative data, every
 check that encodes a MUST; and a stateful walk over the spec's links (create → get/patch/delete).
 
-Every request goes through the run's Traffic (counted, within budget, 429s waited out); a failure
-is reported as the failing check, its rule, the request and the response."""
+Every request goes through the run's Traffic (counted, within budget, 429s waited out); the plugin
+reports a failure as the failing check, its rule, the request and the response."""
 
 from __future__ import annotations
 
 import allure
 import pytest
 from hypothesis import settings
-from schemathesis.core.failures import Failure, FailureGroup
 
 from cstar_conformance import contract, fuzz_failures
 from cstar_conformance.factory import DataFactory
@@ -18,16 +17,6 @@ from cstar_conformance.session import Session, current, family
 schema = contract.load(current())
 CONTRACT_RULES = ("NO-5XX", "ENV-SUCCESS", "ENV-LIST", "ENV-ERROR", "CONTENT-TYPE-JSON", "CUSTOMER-SHAPE",
                   "CREATE-VALIDATION", "AUTH-401")
-
-
-def validate(case, response, cstar: Session, request: pytest.FixtureRequest) -> None:
-    try:
-        case.validate_response(response)
-    except (Failure, FailureGroup) as error:
-        failures = list(error.exceptions) if isinstance(error, FailureGroup) else [error]
-        rules, text = fuzz_failures.render(failures, case, response, cstar.masker)
-        request.node.user_properties.append(("failed_rules", ",".join(rules)))
-        pytest.fail(text, pytrace=False)
 
 
 def track_created(case, response, factory: DataFactory) -> None:
@@ -43,19 +32,17 @@ def track_created(case, response, factory: DataFactory) -> None:
 
 @pytest.mark.rule(*CONTRACT_RULES)
 @schema.parametrize()
-def test_operation_keeps_the_contract(case, cstar: Session, factory: DataFactory,
-                                      request: pytest.FixtureRequest) -> None:
+def test_operation_keeps_the_contract(case, cstar: Session, factory: DataFactory) -> None:
     allure.dynamic.parameter("operation", case.operation.label)
     contract.mark_generated_customer(case, cstar.run_id)
     with family("contract"):
         response = case.call()
         track_created(case, response, factory)
-        validate(case, response, cstar, request)
+        fuzz_failures.validate(case, response, lambda r, c: c.validate_response(r))
 
 
 @pytest.mark.rule(*CONTRACT_RULES, "DELETE-GONE", "GET-EQUALS")
-def test_stateful_sequences_keep_the_contract(cstar: Session, factory: DataFactory,
-                                              request: pytest.FixtureRequest) -> None:
+def test_stateful_sequences_keep_the_contract(cstar: Session, factory: DataFactory) -> None:
     profile = contract.PROFILES[cstar.profile]
 
     class Machine(schema.as_state_machine()):  # type: ignore[misc]
@@ -67,13 +54,8 @@ def test_stateful_sequences_keep_the_contract(cstar: Session, factory: DataFacto
             track_created(case, response, factory)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
-            try:
-                super().validate_response(response, case, additional_checks=additional_checks, **kwargs)
-            except (Failure, FailureGroup) as error:
-                failures = list(error.exceptions) if isinstance(error, FailureGroup) else [error]
-                rules, text = fuzz_failures.render(failures, case, response, cstar.masker)
-                request.node.user_properties.append(("failed_rules", ",".join(rules)))
-                pytest.fail(text, pytrace=False)
+            fuzz_failures.validate(case, response, lambda r, c: super(Machine, self).validate_response(
+                r, c, additional_checks=additional_checks, **kwargs))
 
     with family("contract-stateful"):
         Machine.run(settings=settings(max_examples=profile["stateful_examples"],
