@@ -81,5 +81,5 @@ class Interrupts:
                 sys.stdout.flush()
             except (OSError, ValueError):
                 pass
-            os.write(2, (line + "\n").encode())
+            os.write(2, ("\n" + line + "\n").encode())  # after whatever progress line was being written
             os._exit(EXIT_INTERRUPTED)

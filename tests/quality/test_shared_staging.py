@@ -82,3 +82,18 @@ def test_sigint_mid_run_leaves_nothing_and_a_killed_run_is_swept_by_the_next(sta
     out, _ = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, out[-2000:]
     assert not suite_records(staging), "the next run did not sweep the killed run's leftovers"
+
+
+def test_the_sweep_finds_the_suites_records_whatever_the_letter_case_of_their_email(staging: EmbeddedReference,
+                                                                                    tmp_path: Path) -> None:
+    """A target may hand an address back in upper case: the sweep still knows it as the suite's own."""
+    target = staging.target()
+    leftover = f"{MARKER.upper()}0DEADBEEF-LEFTOVER@CONFORMANCE.EXAMPLE"
+    with httpx.Client(base_url=f"{target.base_url}/teams/{target.team.id}", timeout=10,
+                      headers={"Authorization": f"Bearer {target.team.api_key}"}) as client:
+        made = client.post("/customers", json={"name": "Leftover of a killed run", "email": leftover})
+        assert made.status_code == 201, made.text
+        rerun = suite_process(staging, tmp_path, "suites/scenarios/test_idempotency.py", "--sweep-older-than", "0")
+        out, _ = rerun.communicate(timeout=120)
+        assert rerun.returncode == 0, out[-2000:]
+        assert client.get(f"/customers/{made.json()['data']['id']}").status_code == 404, "the sweep missed it"
