@@ -116,8 +116,10 @@ def requests_of(state: Session) -> dict[str, Any]:
     own, workers = state.stats.as_dict(), state.workers_stats.as_dict()
     by_family: Counter[str] = Counter(own["by_family"]) + Counter(workers["by_family"])
     by_operation: Counter[str] = Counter(own["by_operation"]) + Counter(workers["by_operation"])
+    limited: Counter[str] = Counter(own["rate_limited_by_family"]) + Counter(workers["rate_limited_by_family"])
     budget = state.traffic.budget
     return {"total": own["total"] + workers["total"], "rate_limited": own["rate_limited"] + workers["rate_limited"],
+            "rate_limited_by_family": dict(limited.most_common()),
             "max_requests": budget.max_requests, "seconds_waiting_429": round(budget.waited, 1),
             "by_family": dict(by_family.most_common()), "by_operation": dict(by_operation.most_common())}
 

@@ -37,6 +37,7 @@ class RequestStats:
     rate_limited: int = 0
     by_family: Counter[str] = field(default_factory=Counter)
     by_operation: Counter[str] = field(default_factory=Counter)
+    rate_limited_by_family: Counter[str] = field(default_factory=Counter)
     retry_hints: list[float | None] = field(default_factory=list)  # per 429: the wait it asked for, or None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -47,6 +48,7 @@ class RequestStats:
             self.by_operation[operation] += 1
             if status == 429:
                 self.rate_limited += 1
+                self.rate_limited_by_family[family] += 1
 
     def note_429(self, hint: float | None) -> None:
         with self._lock:
@@ -55,7 +57,8 @@ class RequestStats:
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {"total": self.total, "rate_limited": self.rate_limited, "by_family": dict(self.by_family),
-                    "by_operation": dict(self.by_operation), "retry_hints": list(self.retry_hints)}
+                    "by_operation": dict(self.by_operation), "retry_hints": list(self.retry_hints),
+                    "rate_limited_by_family": dict(self.rate_limited_by_family)}
 
     def merge(self, other: Mapping[str, Any]) -> None:
         """Add the counts of another process (an xdist worker)."""
@@ -64,6 +67,7 @@ class RequestStats:
             self.rate_limited += int(other.get("rate_limited", 0))
             self.by_family.update(other.get("by_family", {}))
             self.by_operation.update(other.get("by_operation", {}))
+            self.rate_limited_by_family.update(other.get("rate_limited_by_family", {}))
             self.retry_hints += list(other.get("retry_hints", []))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from suite_runs import ctrl_c, children, finish, start, wait_for
+from suite_runs import children, ctrl_c, finish, start, wait_for
 
 from cstar_conformance.factory import MARKER
 from cstar_conformance.target import EmbeddedReference
