@@ -132,10 +132,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """A signal (not pytest's own stop after collection errors or a budget stop, which it raises the same way)."""
     state = current()
-    if state is not None and not state.stopped:
-        name = str(excinfo.value) if str(excinfo.value) in ("SIGINT", "SIGTERM") else "SIGINT"
-        state.stopped = f"interrupted ({name})"
+    if state is None or state.stopped or isinstance(excinfo.value, pytest.Session.Interrupted):
+        return
+    name = str(excinfo.value) if str(excinfo.value) in ("SIGINT", "SIGTERM") else "SIGINT"
+    state.stopped = f"interrupted ({name})"
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -149,12 +151,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 class XdistHooks:
     """The controller's side of an xdist run: hand the target to each worker, gather its counts."""
 
-    def __init__(self, handoff: dict[str, Any] | None) -> None:
+    def __init__(self, handoff: dict[str, Any] | None, workers: list[int]) -> None:
         self.handoff = handoff
+        self.workers = workers  # the pids a SIGTERM is passed on to
 
     def pytest_configure_node(self, node: Any) -> None:
         if self.handoff is not None:
             node.workerinput["cstar"] = self.handoff
+        popen = getattr(getattr(getattr(node, "gateway", None), "_io", None), "popen", None)  # execnet's local worker
+        if popen is not None:
+            self.workers.append(int(popen.pid))
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         state = current()

@@ -30,6 +30,9 @@ class Interrupts:
         self._previous: dict[int, Any] = {}
         self._deferring = 0
         self._pending = False
+        # xdist workers of this run: a SIGTERM sent to this process alone is passed on to them as SIGINT,
+        # so that they stop and clean up too (a terminal's Ctrl-C reaches them by itself).
+        self.workers: list[int] = []
 
     @property
     def first(self) -> str | None:
@@ -64,6 +67,12 @@ class Interrupts:
         self.received.append(name)
         if len(self.received) > 1:
             self.stop_now(name)
+        if signum == signal.SIGTERM:
+            for pid in self.workers:
+                try:
+                    os.kill(pid, signal.SIGINT)
+                except OSError:
+                    pass
         if self._deferring:
             self._pending = True
             return

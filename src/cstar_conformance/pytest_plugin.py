@@ -124,12 +124,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "dist", "no") == "load":
         # Module fixtures (seeded datasets, a webhook registration) and file order belong together.
         config.option.dist = "loadfile"
+    if _not_a_run(config.option):
+        return  # listing or explaining: no reports
     if _is_worker(config):
         folder = Path(config.workerinput.get("cstar", {}).get("reports_dir", "reports"))  # type: ignore[attr-defined]
     else:
         folder = _run.folder.path if _run is not None else Path(config.invocation_params.dir) / "reports"
         if config.pluginmanager.hasplugin("xdist"):
-            config.pluginmanager.register(grading.XdistHooks(_run.handoff if _run else None), "cstar-xdist")
+            hooks = grading.XdistHooks(_run.handoff if _run else None, _run.interrupts.workers if _run else [])
+            config.pluginmanager.register(hooks, "cstar-xdist")
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(folder / "junit.xml")
     if hasattr(config.option, "allure_report_dir") and not config.option.allure_report_dir:

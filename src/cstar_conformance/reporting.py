@@ -159,7 +159,8 @@ def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus:
     if requests["by_family"]:
         families = ", ".join(f"{name} {count}" for name, count in requests["by_family"].items())
         tr.write_line(f"requests by family: {families}")
-    tr.write_line(f"exit status {exitstatus} ({MEANING.get(exitstatus, 'see pytest')}); reports: {state.reports_dir}/ "
+    meaning = "checks could not be collected" if state.collection_errors else MEANING.get(exitstatus, "see pytest")
+    tr.write_line(f"exit status {exitstatus} ({meaning}); reports: {state.reports_dir}/ "
                   f"(summary.json, junit.xml, allure-results/; HTML: make report)")
 
 

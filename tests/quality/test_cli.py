@@ -71,14 +71,14 @@ def test_no_secret_reaches_reports_or_terminal(tmp_path: Path) -> None:
 
 
 def test_a_fuzzing_failure_reads_as_check_rule_request_and_response(tmp_path: Path) -> None:
-    result = run("suites/contract", "--profile", "smoke", "--reference-fault", "timestamps-naive",
-                 "-k", "GET and customerId and operation", reports=tmp_path, case="fuzzing failure rendering")
+    result = run("suites/contract", "-k", "operation and customerId", "--profile", "smoke", "--reference-fault",
+                 "timestamps-naive", reports=tmp_path, case="fuzzing failure rendering")
     assert result.returncode == 1, result.output[-3000:]
     assert "[CUSTOMER-SHAPE] response_schema_conformance — Response violates schema" in result.stdout
-    assert "  request:  curl -X GET" in result.stdout and "  response: 200 application/json" in result.stdout
+    assert "  request:  curl -X " in result.stdout and "  response: 200 application/json" in result.stdout
     assert "FailureGroup" not in result.stdout and "Traceback" not in result.stdout
     failed = [c for c in result.summary(tmp_path)["checks"] if c["verdict"] == "failed"]
-    assert [c["rules"] for c in failed] == [["CUSTOMER-SHAPE"]], failed
+    assert failed and all(c["rules"] == ["CUSTOMER-SHAPE"] for c in failed), failed
 
 
 def test_should_finding_is_a_warning_and_fails_the_run_only_with_strict(tmp_path: Path) -> None:

@@ -129,3 +129,9 @@ def test_the_verdict_follows_the_graded_checks(status: int, results: list[str], 
     state.results = [{"verdict": v, "level": "MUST", "rules": [], "test": f"t{i}", "message": "", "requests": 0,
                       "seconds": 0.0} for i, v in enumerate(results)]
     assert summary.verdict_of(state, status)[:2] == expected
+
+
+def test_a_run_whose_checks_could_not_all_be_collected_is_an_error() -> None:
+    state = _state()
+    state.collected, state.collection_errors = 1, 1
+    assert summary.verdict_of(state, 2)[:2] == ("error", False)
