@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
-from suite_runs import CASES, ROOT, SECRET
+from suite_runs import SECRET
 
 from cstar_conformance.target import EmbeddedReference
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _write_case_table() -> Iterator[None]:
-    yield
-    if CASES:
-        out = ROOT / "reports" / "quality-cases.json"
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(json.dumps(CASES, indent=2) + "\n")
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
 """Helpers of the quality tests: the suite run as its users run it — `python -m pytest suites …` in a
-subprocess with a clean environment (no CSTAR_* or PYTEST_BASE_URL of the machine) — measured (exit
-status, wall time, output lines: conftest.py writes them to reports/quality-cases.json)."""
+subprocess with a clean environment (no CSTAR_* or PYTEST_BASE_URL of the machine) — measured: exit
+status, wall time and output lines of every run go to reports/quality-cases.jsonl."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from cstar_conformance.target import EmbeddedReference
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "sk_test_RecognisableSecretKey0123456789abc"
-CASES: list[dict[str, object]] = []
+CASES_FILE = ROOT / "reports" / "quality-cases.jsonl"
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -68,9 +69,22 @@ def command(*args: str, reports: Path | None) -> list[str]:
     return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *folder, *args]
 
 
+SESSION = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid-{os.getpid()}"  # shared by xdist workers
+
+
 def record(case: str, result: Finished) -> Finished:
-    CASES.append({"case": case, "exit_status": result.returncode, "seconds": round(result.seconds, 2),
-                  "output_lines": len(result.lines)})
+    """Add the run to reports/quality-cases.jsonl, one JSON line per run; the first run of a new test
+    session starts the table afresh (xdist workers share one session id, so they share the table)."""
+    line = json.dumps({"session": SESSION, "case": case, "exit_status": result.returncode,
+                       "seconds": round(result.seconds, 2), "output_lines": len(result.lines)})
+    CASES_FILE.parent.mkdir(exist_ok=True)
+    with CASES_FILE.open("a+") as table:
+        fcntl.flock(table, fcntl.LOCK_EX)
+        table.seek(0)
+        first = table.readline()
+        if first and json.loads(first).get("session") != SESSION:
+            table.truncate(0)
+        table.write(line + "\n")
     return result
 
 
