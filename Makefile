@@ -31,8 +31,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # The project's own tests (unit, reference, the suite run as users run it), then the mutation run.
+# Two xdist workers: the quality tests mostly wait on the suite subprocesses they start.
 test: $(STAMP) lint
-	$(BIN)/pytest tests -p no:cacheprovider $(ARGS)
+	$(BIN)/pytest tests -p no:cacheprovider -n 2 $(ARGS)
 	$(BIN)/python -m cstar_conformance.selfcheck.mutants
 
 # The suite against the clean reference, the legal-variation mode and every fault switch.
