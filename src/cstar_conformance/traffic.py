@@ -7,6 +7,7 @@ A 429 is never handed to a check: it is waited out, or the run stops with "budge
 
 from __future__ import annotations
 
+import email.utils
 import math
 import threading
 import time
@@ -135,7 +136,8 @@ class Budget:
 
 
 def retry_hint(headers: Mapping[str, Any], body: Callable[[], Any]) -> float | None:
-    """The wait a 429 asks for: the Retry-After header (seconds), else error.retryAfter, else None."""
+    """The wait a 429 asks for: the Retry-After header (seconds or an HTTP date), else error.retryAfter,
+    else None."""
     header = headers.get("retry-after")
     if isinstance(header, list):
         header = header[0] if header else None
@@ -149,8 +151,18 @@ def retry_hint(headers: Mapping[str, Any], body: Callable[[], Any]) -> float | N
             if value is not None and math.isfinite(float(value)):
                 return max(0.0, float(value))
         except (TypeError, ValueError):
-            continue
+            when = _http_date(value)
+            if when is not None:
+                return max(0.0, when - time.time())
     return None
+
+
+def _http_date(value: Any) -> float | None:
+    """Retry-After's other form, an HTTP date, as a Unix time."""
+    try:
+        return email.utils.parsedate_to_datetime(str(value)).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 @dataclass

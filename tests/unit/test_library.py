@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
+import time
+
 import httpx
 import pytest
 
@@ -55,6 +58,8 @@ def test_429_hint_prefers_retry_after_then_error_retry_after() -> None:
     assert _hint(body={"error": {}}) is None
     assert _hint({"Retry-After": "nan"}, body={}) is None
     assert retry_hint({"retry-after": ["4"]}, lambda: None) == 4.0  # Schemathesis' headers: lists
+    later = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert 55 <= (retry_hint({"retry-after": later}, lambda: None) or 0) <= 61
 
 
 LIVE = "sk_live_" + "0" * 16  # built here: no secret-looking literal in the repository
