@@ -20,8 +20,6 @@ from cstar_conformance.session import Session, current, set_current
 from cstar_conformance.target import EmbeddedReference, Target, Team, check_production
 from cstar_conformance.traffic import Budget, Throttle, Traffic
 
-DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml"
-
 
 @dataclass
 class Run:
@@ -58,7 +56,7 @@ class Run:
             ("--api-key", opts.api_key), ("--other-api-key", opts.other_api_key),
             ("--publishable-key", opts.publishable_key))}
         check_production(opts.base_url, keys, opts.allow_production)
-        spec = opts.spec or DEFAULT_SPEC
+        spec = opts.spec or contract.SPEC_PATH
         contract.check_spec(spec)
         if opts.base_url:
             other = Team(opts.other_team_id, opts.other_api_key) if opts.other_team_id and opts.other_api_key else None
