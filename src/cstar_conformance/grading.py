@@ -59,6 +59,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     name = module.__name__.rsplit(".", 1)[-1].removeprefix("test_") if module else "other"
     token = FAMILY.set("contract" if name == "openapi_contract" else name)
     if state is not None:
+        if state.interrupts is not None:
+            state.interrupts.check()
         item.stash[_REQUESTS_AT_START] = state.stats.total
         item.stash[_429_AT_START] = state.stats.rate_limited
         item.stash[_HOUSEKEEPING_AT_START] = _housekeeping()
@@ -134,7 +136,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
     """A signal (not pytest's own stop after collection errors or a budget stop, which it raises the same way)."""
     state = current()
-    if state is None or state.stopped or isinstance(excinfo.value, pytest.Session.Interrupted):
+    if state is None or isinstance(excinfo.value, pytest.Session.Interrupted):
+        return
+    if state.interrupts is not None:
+        state.interrupts.acknowledge()
+    if state.stopped:
         return
     name = str(excinfo.value) if str(excinfo.value) in ("SIGINT", "SIGTERM") else "SIGINT"
     state.stopped = f"interrupted ({name})"

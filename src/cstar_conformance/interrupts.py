@@ -2,7 +2,10 @@
 
 The first signal (SIGINT from a terminal or a CI cancel, SIGTERM from `timeout`, `docker stop` or a
 runner) becomes a KeyboardInterrupt: pytest stops the run, the session's fixtures delete what the run
-made, and the verdict says the run is incomplete. A second signal while that cleanup runs stops at
+made, and the verdict says the run is incomplete. A KeyboardInterrupt raised while Python runs a
+finalizer (a connection pool closed by the garbage collector) is swallowed by Python itself, so the
+interrupt counts as delivered only once pytest acknowledges it; until then `check()`, called before
+every request and every test, raises it again. A second signal while that cleanup runs stops at
 once: the `on_second` callback records the verdict and stops the embedded target, one line says what
 was left undone, and the process exits with status 2 — no traceback, at any moment.
 """
@@ -30,6 +33,7 @@ class Interrupts:
         self._previous: dict[int, Any] = {}
         self._deferring = 0
         self._pending = False
+        self.acknowledged = False  # pytest (or the start-up) has acted on the first signal
         # xdist workers of this run: a SIGTERM sent to this process alone is passed on to them as SIGINT,
         # so that they stop and clean up too (a terminal's Ctrl-C reaches them by itself).
         self.workers: list[int] = []
@@ -61,6 +65,14 @@ class Interrupts:
             if not self._deferring and self._pending:
                 self._pending = False
                 raise KeyboardInterrupt(self.first)
+
+    def acknowledge(self) -> None:
+        self.acknowledged = True
+
+    def check(self) -> None:
+        """A safe point: raise the first signal's KeyboardInterrupt if it has not taken effect yet."""
+        if self.received and not self.acknowledged and not self._deferring:
+            raise KeyboardInterrupt(self.first)
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
         name = signal.Signals(signum).name

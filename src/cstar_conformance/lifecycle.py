@@ -70,8 +70,10 @@ class Run:
             target = self.embedded.target(opts.webhook_public_url)
         state = Session(target=target, run_id=new_run_id(), strict=opts.strict, profile=opts.profile, seed=opts.seed,
                         allow_production=opts.allow_production, sweep_minutes=opts.sweep_minutes, spec_path=spec,
-                        traffic=Traffic(budget=Budget(opts.max_requests), throttle=Throttle(opts.max_rps)),
-                        embedded=self.embedded, evidence=reporting.exchange_step, reports_dir=self.folder.path)
+                        traffic=Traffic(budget=Budget(opts.max_requests), throttle=Throttle(opts.max_rps),
+                                        checkpoint=self.interrupts.check),
+                        embedded=self.embedded, evidence=reporting.exchange_step, reports_dir=self.folder.path,
+                        interrupts=self.interrupts)
         set_current(state)
         preflight(state, opts.sources)
         self.handoff = handoff(state, opts)

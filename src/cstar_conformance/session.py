@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cstar_conformance.client import ApiClient, Exchange, Masker, exchange_of
+from cstar_conformance.interrupts import Interrupts
 from cstar_conformance.target import EmbeddedReference, Target
 from cstar_conformance.traffic import RequestStats, Traffic
 
@@ -45,6 +46,7 @@ class Session:
     collection_errors: int = 0
     reports_dir: Path = Path("reports")
     exit_status: int | None = None  # the status the run ends with, once decided
+    interrupts: Interrupts | None = None  # the controller's signal handling (None on xdist workers)
     workers_stats: RequestStats = field(default_factory=RequestStats)  # counted by xdist workers
 
     def __post_init__(self) -> None:

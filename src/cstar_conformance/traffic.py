@@ -172,12 +172,14 @@ class Traffic:
     stats: RequestStats = field(default_factory=RequestStats)
     budget: Budget = field(default_factory=Budget)
     throttle: Throttle = field(default_factory=Throttle)
+    checkpoint: Callable[[], None] = lambda: None  # before each attempt: a pending Ctrl-C takes effect here
 
     def send(self, attempt: Callable[[], R], *, family: str, operation: str, status: Callable[[R], int],
              hint: Callable[[R], float | None]) -> R:
         """Run `attempt` (one HTTP request) until its answer is not a 429; count every attempt."""
         attempts = 0
         while True:
+            self.checkpoint()
             self.budget.admit(self.stats, family, operation)
             self.throttle.wait()
             attempts += 1

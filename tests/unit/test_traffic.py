@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from cstar_conformance import reporting, summary
+from cstar_conformance.interrupts import Interrupts
 from cstar_conformance.session import Session
 from cstar_conformance.target import Target, Team
 from cstar_conformance.traffic import CLEANUP_MARGIN, Budget, BudgetExhausted, Traffic
@@ -135,3 +136,16 @@ def test_a_run_whose_checks_could_not_all_be_collected_is_an_error() -> None:
     state = _state()
     state.collected, state.collection_errors = 1, 1
     assert summary.verdict_of(state, 2)[:2] == ("error", False)
+
+
+def test_a_signal_lost_in_a_finalizer_takes_effect_before_the_next_request() -> None:
+    """Python swallows a KeyboardInterrupt raised while a finalizer runs (seen: a connection pool closed
+    by the garbage collector); until pytest acts on the signal, the next request raises it again."""
+    interrupts = Interrupts()
+    traffic = Traffic(checkpoint=interrupts.check)
+    interrupts.received.append("SIGTERM")  # delivered, but its KeyboardInterrupt was lost
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        sender(traffic, [Answer(200)])()
+    assert traffic.stats.total == 0
+    interrupts.acknowledge()  # pytest stopped the run: the cleanup's requests go through
+    assert sender(traffic, [Answer(204)], family="cleanup")().status_code == 204
