@@ -26,7 +26,7 @@ def namespace(**given: Any) -> argparse.Namespace:
 
 
 def run(env: dict[str, str] | None = None, args: list[str] | None = None, **given: Any) -> Any:
-    return resolve(namespace(**given), args or [], env or {}, "", "reports", Path("/work/somewhere"))
+    return resolve(namespace(**given), args or [], env or {}, "", "reports", Path("/home/user/checkout"))
 
 
 def refused(env: dict[str, str] | None = None, args: list[str] | None = None, **given: Any) -> StopRun:
@@ -38,7 +38,7 @@ def refused(env: dict[str, str] | None = None, args: list[str] | None = None, **
 def test_nothing_given_is_the_embedded_reference_with_defaults() -> None:
     opts = run()
     assert opts.base_url is None and opts.profile == "gate" and opts.max_requests == 1000
-    assert opts.reports_dir == Path("/work/somewhere/reports")
+    assert opts.reports_dir == Path("/home/user/checkout/reports")
 
 
 def test_a_remote_target_takes_flags_and_environment() -> None:
