@@ -200,11 +200,15 @@ _marks = itertools.count(1)
 
 
 def mark_generated_customer(case: Case, run_id: str) -> None:
-    """Give a positively generated customer body the run's marker, so an interrupted run's
-    records can be found and swept. Only the email changes; the body stays valid."""
+    """Give a positively generated customer body — a create, or a PATCH that sets the email of the run's
+    fuzzing anchor — the run's marker, so an interrupted run's records can be found and swept. Only the
+    email changes; the body stays valid. (Negative bodies are left as generated: re-tagging their email
+    could make them valid. What a target wrongly creates from one is tracked by id and deleted.)"""
     body = case.body
-    if (case.operation.method.upper() == "POST" and case.operation.path.endswith("/customers")
-            and isinstance(body, dict) and isinstance(body.get("email"), str)
+    method, path = case.operation.method.upper(), case.operation.path
+    customer_write = (method == "POST" and path.endswith("/customers")) or (
+        method == "PATCH" and path.endswith("/customers/{customerId}"))
+    if (customer_write and isinstance(body, dict) and isinstance(body.get("email"), str)
             and case.meta is not None and case.meta.generation.mode.is_positive):
         body["email"] = f"{run_id}-fz{next(_marks)}@{EMAIL_DOMAIN}"
 
