@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cstar_conformance import summary
+from cstar_conformance import baseline, summary
 from cstar_conformance.client import Exchange
 from cstar_conformance.exits import MEANING
 from cstar_conformance.levels import Grade
@@ -94,6 +94,7 @@ def collect(state: Session, report: pytest.TestReport) -> None:
         verdict = "failed" if report.when == "call" else "error"
         message = short_message(report)
     row = {
+        "id": props.get("check_id") or baseline.check_id(report.nodeid, []),
         "test": report.nodeid,
         "rules": [r for r in str(props.get("rules", "")).split(",") if r],
         "level": props.get("level") or None,
@@ -129,7 +130,7 @@ _COLOURS = {summary.PASS: {"green": True}, summary.FAIL: {"red": True}, summary.
 
 
 def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus: int) -> None:
-    verdict, _, reason = summary.verdict_of(state, exitstatus)
+    verdict, reason = state.verdict or summary.verdict_of(state, exitstatus)[::2]
     fails, finds = of_verdict(state, "failed", "error"), of_verdict(state, "finding")
     blocked, skips, not_run = of_verdict(state, "blocked"), of_verdict(state, "skipped"), of_verdict(state, NOT_RUN)
     requests = requests_of(state)
@@ -137,6 +138,9 @@ def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus:
     tr.write_line(f"VERDICT: {verdict.upper()} — {reason}", bold=True, **_COLOURS[verdict])
     tr.write_line(f"target: {state.target.description}   run: {state.run_id}   profile: {state.profile}   "
                   f"seed: {state.seed}")
+    if state.diff is not None:
+        for text, colour in baseline.lines(state.diff):
+            tr.write_line(text, **({colour: True} if colour else {}))
     label = "MUST failed" if not state.strict else "failed (strict)"
     tr.write_line(f"{label}: {len(fails)}", red=bool(fails), green=not fails)
     for r in fails:
