@@ -51,14 +51,22 @@ $(ALLURE): tools/report/package.json
 
 # Renders only the last run's own results: a run clears the previous ones when it starts, so a run that
 # ended before any result (or is still going) is refused here instead of showing an older one.
-report: report-results $(ALLURE)
-	cd tools/report && ALLURE_NO_ANALYTICS=true ./node_modules/.bin/allure generate ../../reports/allure-results \
-		--config allurerc.mjs >/dev/null
-	@echo "report: reports/html/index.html"
+# Its front page says the verdict (verdict_page.py: by level, MUST failures first with their rule text,
+# the diff against a baseline) above Allure's own pages. REPORTS=DIR renders another run's folder.
+# Allure's history (Trend, per-test history) lives in $(REPORTS)/history.jsonl, which a run keeps: each
+# `make report` adds the run to it (CI fetches the previous one from the published report first).
+REPORTS ?= reports
+REPORTS_ABS = $(abspath $(REPORTS))
+report: report-results $(ALLURE) $(STAMP)
+	cd tools/report && ALLURE_NO_ANALYTICS=true CSTAR_ALLURE_HISTORY='$(REPORTS_ABS)/history.jsonl' \
+		./node_modules/.bin/allure generate '$(REPORTS_ABS)/allure-results' --config allurerc.mjs \
+		--output '$(REPORTS_ABS)/html' >/dev/null
+	$(BIN)/python -m cstar_conformance.verdict_page '$(REPORTS_ABS)/summary.json' '$(REPORTS_ABS)/html/index.html'
+	@echo "report: $(REPORTS)/html/index.html ($$(du -k '$(REPORTS_ABS)/html/index.html' | cut -f1) kB)"
 
 report-results:
-	@test -d reports/allure-results || { echo "report: no results of the last run in reports/allure-results" \
-		"(its verdict is in reports/summary.json)"; exit 1; }
+	@test -d '$(REPORTS)/allure-results' || { echo "report: no results of the last run in $(REPORTS)/allure-results" \
+		"(its verdict is in $(REPORTS)/summary.json)"; exit 1; }
 
 # Our gate beside `st run` on the same spec and target: requests, seconds, faults caught.
 bench: $(STAMP)

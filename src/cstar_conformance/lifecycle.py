@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cstar_conformance import baseline, reporting, summary
+from cstar_conformance import baseline, evidence, reporting, summary
 from cstar_conformance.client import Masker
 from cstar_conformance.exits import EXIT_BUDGET, EXIT_BUSY, EXIT_INTERRUPTED, EXIT_PASSED, MEANING, StopRun
 from cstar_conformance.factory import new_run_id
@@ -139,6 +139,8 @@ class Run:
                 data.update(verdict=summary.PASS, exit_status=EXIT_PASSED, exit_meaning=MEANING[EXIT_PASSED],
                             reason=f"no new failure since the baseline (--fail-on new); {known} known MUST "
                                    f"failure(s) still failing, listed")
+        if allure_dir is not None:
+            data["evidence"] = evidence.trim(allure_dir)
         state.verdict = (data["verdict"], data["reason"])
         self.folder.write_json(self.folder.summary, data, state.masker)
         if allure_dir is not None:
