@@ -10,7 +10,7 @@ ifneq ($(findstring -key,$(ARGS)),)
 $(error ARGS carries a key option: export CSTAR_API_KEY (and CSTAR_OTHER_API_KEY, CSTAR_PUBLISHABLE_KEY) instead, since make prints ARGS)
 endif
 
-.PHONY: setup conformance test lint mutants report report-results trace contract-doc bench soak clean
+.PHONY: setup conformance test lint mutants report report-results matrix trace contract-doc bench soak clean
 
 setup: $(STAMP)
 
@@ -67,6 +67,14 @@ report: report-results $(ALLURE) $(STAMP)
 report-results:
 	@test -d '$(REPORTS)/allure-results' || { echo "report: no results of the last run in $(REPORTS)/allure-results" \
 		"(its verdict is in $(REPORTS)/summary.json)"; exit 1; }
+
+# The suite against every target of TARGETS (a TOML file naming base URLs and the environment variables that
+# hold the keys — never keys), one after the other; one page of rules × targets: $(REPORTS)/matrix/index.html.
+# SUITE=PATH runs a part of the suite; ARGS go to each run's pytest.
+TARGETS ?= targets.toml
+SUITE ?= suites
+matrix: $(STAMP)
+	$(BIN)/python -m cstar_conformance.matrix --targets '$(TARGETS)' --out '$(REPORTS)/matrix' --suite '$(SUITE)' -- $(ARGS)
 
 # Our gate beside `st run` on the same spec and target: requests, seconds, faults caught.
 bench: $(STAMP)

@@ -37,6 +37,19 @@ def check_id(nodeid: str, rules: list[str]) -> str:
     return f"{rules[0] if rules else '-'}::{_TEAM_PREFIX.sub('', name)}"
 
 
+_NAMED = re.compile(r"^(?:SHOULD finding \[[^\]]*\]: )?\[([A-Z][A-Z0-9-]*(?:, [A-Z][A-Z0-9-]*)*)\]")
+
+
+def broken_rules(check: dict[str, Any]) -> list[str]:
+    """The rules a red check (or finding) broke: the ones its failure message names (`[RULE] …`, as the
+    shared assertions and the fuzzing failures write them) when they are among the check's rules; else
+    all of the check's rules."""
+    rules = list(check.get("rules") or [])
+    found = _NAMED.match(check.get("message") or "")
+    named = [r for r in found.group(1).split(", ") if r in rules] if found else []
+    return named or rules
+
+
 def assign_ids(checks: list[dict[str, Any]]) -> None:
     """Give each check its id; two checks with the same id (same rule and name in two files) get
     their file's family appended, so ids stay unique."""

@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from cstar_conformance.baseline import broken_rules
 from cstar_conformance.rules import RULES
 
 MARK = "<!-- cstar-verdict -->"
@@ -52,7 +53,7 @@ def _check_item(check: dict[str, Any], with_rules: bool) -> str:
     was = f" <i>(was {escape(check['baseline_verdict'])})</i>" if check.get("baseline_verdict") else ""
     text = (f"<li><code>{escape(check.get('id') or check['test'])}</code>{was}"
             + (f": {escape(message[:400])}" if message else ""))
-    return text + (_rule_text(check.get("rules") or []) if with_rules else "") + "</li>"
+    return text + (_rule_text(broken_rules(check)) if with_rules else "") + "</li>"
 
 
 def _levels_table(totals: dict[str, dict[str, int]]) -> str:
