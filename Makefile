@@ -10,7 +10,7 @@ ifneq ($(findstring -key,$(ARGS)),)
 $(error ARGS carries a key option: export CSTAR_API_KEY (and CSTAR_OTHER_API_KEY, CSTAR_PUBLISHABLE_KEY) instead, since make prints ARGS)
 endif
 
-.PHONY: setup conformance test lint mutants report report-results matrix trace contract-doc bench soak clean
+.PHONY: setup conformance test lint mutants report report-results matrix spec-diff trace contract-doc bench soak clean
 
 setup: $(STAMP)
 
@@ -75,6 +75,12 @@ TARGETS ?= targets.toml
 SUITE ?= suites
 matrix: $(STAMP)
 	$(BIN)/python -m cstar_conformance.matrix --targets '$(TARGETS)' --out '$(REPORTS)/matrix' --suite '$(SUITE)' -- $(ARGS)
+
+# Breaking changes of openapi/customers.yaml against the git ref BASE (removed operations or fields, narrowed
+# enums or limits, new required inputs, changed status codes); exit 1 when there are any.
+BASE ?= origin/main
+spec-diff: $(STAMP)
+	$(BIN)/python -m cstar_conformance.spec_diff --base '$(BASE)' --spec openapi/customers.yaml
 
 # Our gate beside `st run` on the same spec and target: requests, seconds, faults caught.
 bench: $(STAMP)
