@@ -93,6 +93,7 @@ class Run:
             extra = {"run_id": state.run_id, "target": state.target.description} if state else {}
             if state:
                 extra["requests"] = reporting.requests_of(state)
+                extra["requests"].pop("by_answer", None)
             self.folder.write_json(self.folder.summary, summary.errored(message, exit_status, **extra), masker)
             verdict = summary.errored(message, exit_status)["verdict"]
             reporting.write_categories(self.folder.allure)

@@ -53,6 +53,7 @@ class Session:
     target_version: str | None = None  # what is deployed on the target, if known
     diff: dict[str, Any] | None = None  # the verdict against the baseline, once the run is graded
     verdict: tuple[str, str] | None = None  # (verdict, reason) as written to summary.json
+    coverage: dict[str, Any] | None = None  # schema coverage, once the run is graded
 
     def __post_init__(self) -> None:
         for secret in self.target.secrets():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cstar_conformance.baseline import assign_ids
+from cstar_conformance.coverage import of_run as schema_coverage
 from cstar_conformance.exits import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, MEANING
 
 if TYPE_CHECKING:
@@ -107,6 +108,9 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
         counts[result["verdict"]] = counts.get(result["verdict"], 0) + 1
     spec_version, spec_hash = spec_identity(state.spec_path) if state.spec_path.exists() else ("?", "?")
     assign_ids(state.results)
+    answers = requests.pop("by_answer", {})
+    if state.spec_path.exists():
+        state.coverage = schema_coverage(state.spec_path, answers)
     return {
         "complete": complete,
         "verdict": verdict,
@@ -134,5 +138,6 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
         "target_version": state.target_version,
         "fail_on": state.fail_on,
         "spec": {"version": spec_version, "sha256": spec_hash},
+        "coverage": state.coverage,
         "checks": state.results,
     }

@@ -84,6 +84,34 @@ def _diff_html(diff: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _coverage_html(coverage: dict[str, Any]) -> str:
+    """Operations × documented status codes: observed by fuzzing or a scenario, the legal alternative
+    answered, 429 not met (the target did not rate-limit), or not observed."""
+    from cstar_conformance.coverage import RATE_LIMITED, line
+
+    rows = []
+    for operation in coverage.get("operations") or []:
+        cells = []
+        for code in operation["documented"]:
+            sources = operation["answers"].get(code, {})
+            if code in operation["observed"]:
+                text = f"{code} ✓" + (" fuzz" if sources.get("fuzzing") else "")
+            elif code in operation.get("by_alternative", {}):
+                text = f"{code} ≈ {operation['by_alternative'][code]}"
+            elif code == RATE_LIMITED:
+                text = f"{code} not met"
+            else:
+                text = f"<b>{code} ✗</b>"
+            cells.append(text)
+        rows.append(f"<tr><td>{escape(operation['operation'])}</td><td style='text-align:left'>{' · '.join(cells)}</td>"
+                    f"<td>{escape(', '.join(operation['undocumented']))}</td></tr>")
+    return (f"<h2>Schema coverage</h2><p>{escape(line(coverage))}</p>"
+            "<p class='rule'>✓ observed by a check (fuzz: by Schemathesis); ≈ the legal alternative the target "
+            "answered instead; 429 not met: the target did not rate-limit; ✗ not observed.</p>"
+            "<table><tr><th>operation</th><th>documented status codes</th><th>undocumented answers</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def render(summary: dict[str, Any]) -> str:
     """The verdict block (HTML) of one summary.json."""
     verdict = str(summary.get("verdict") or "incomplete")
@@ -115,6 +143,8 @@ def render(summary: dict[str, Any]) -> str:
         parts.append("<ul>" + "".join(_check_item(c, True) for c in findings) + "</ul>")
     if summary.get("baseline"):
         parts.append(_diff_html(summary["baseline"]))
+    if summary.get("coverage"):
+        parts.append(_coverage_html(summary["coverage"]))
     evidence = summary.get("evidence")
     if evidence:
         parts.append(f"<p class='rule'>Evidence: every exchange of a failed check is attached; a passed check "

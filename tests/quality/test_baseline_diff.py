@@ -29,6 +29,7 @@ def test_known_failures_pass_fail_on_new_and_are_listed(tmp_path: Path) -> None:
     assert [e["id"] for e in diff["still_failing"]] == known
     assert diff["new_failures"] == diff["flaky"] == diff["fixed"] == [] and diff["same_run"] is True
     assert "VERDICT: PASS — no new failure since the baseline" in again.output
+    assert data["coverage"]["customer_operations"]["reached"] >= 3 and "schema coverage:" in again.output
     assert f"still failing (known): {len(known)}" in again.output
     assert all(f"  {i} (was failed)" in again.output for i in known)
 
