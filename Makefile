@@ -10,7 +10,7 @@ ifneq ($(findstring -key,$(ARGS)),)
 $(error ARGS carries a key option: export CSTAR_API_KEY (and CSTAR_OTHER_API_KEY, CSTAR_PUBLISHABLE_KEY) instead, since make prints ARGS)
 endif
 
-.PHONY: setup conformance test lint mutants report report-results trace contract-doc bench soak clean
+.PHONY: setup conformance test lint mutants report report-results matrix spec-diff trace contract-doc bench soak clean
 
 setup: $(STAMP)
 
@@ -51,14 +51,36 @@ $(ALLURE): tools/report/package.json
 
 # Renders only the last run's own results: a run clears the previous ones when it starts, so a run that
 # ended before any result (or is still going) is refused here instead of showing an older one.
-report: report-results $(ALLURE)
-	cd tools/report && ALLURE_NO_ANALYTICS=true ./node_modules/.bin/allure generate ../../reports/allure-results \
-		--config allurerc.mjs >/dev/null
-	@echo "report: reports/html/index.html"
+# Its front page says the verdict (verdict_page.py: by level, MUST failures first with their rule text,
+# the diff against a baseline) above Allure's own pages. REPORTS=DIR renders another run's folder.
+# Allure's history (Trend, per-test history) lives in $(REPORTS)/history.jsonl, which a run keeps: each
+# `make report` adds the run to it (CI fetches the previous one from the published report first).
+REPORTS ?= reports
+REPORTS_ABS = $(abspath $(REPORTS))
+report: report-results $(ALLURE) $(STAMP)
+	cd tools/report && ALLURE_NO_ANALYTICS=true CSTAR_ALLURE_HISTORY='$(REPORTS_ABS)/history.jsonl' \
+		./node_modules/.bin/allure generate '$(REPORTS_ABS)/allure-results' --config allurerc.mjs \
+		--output '$(REPORTS_ABS)/html' >/dev/null
+	$(BIN)/python -m cstar_conformance.verdict_page '$(REPORTS_ABS)/summary.json' '$(REPORTS_ABS)/html/index.html'
+	@echo "report: $(REPORTS)/html/index.html ($$(du -k '$(REPORTS_ABS)/html/index.html' | cut -f1) kB)"
 
 report-results:
-	@test -d reports/allure-results || { echo "report: no results of the last run in reports/allure-results" \
-		"(its verdict is in reports/summary.json)"; exit 1; }
+	@test -d '$(REPORTS)/allure-results' || { echo "report: no results of the last run in $(REPORTS)/allure-results" \
+		"(its verdict is in $(REPORTS)/summary.json)"; exit 1; }
+
+# The suite against every target of TARGETS (a TOML file naming base URLs and the environment variables that
+# hold the keys — never keys), one after the other; one page of rules × targets: $(REPORTS)/matrix/index.html.
+# SUITE=PATH runs a part of the suite; ARGS go to each run's pytest.
+TARGETS ?= targets.toml
+SUITE ?= suites
+matrix: $(STAMP)
+	$(BIN)/python -m cstar_conformance.matrix --targets '$(TARGETS)' --out '$(REPORTS)/matrix' --suite '$(SUITE)' -- $(ARGS)
+
+# Breaking changes of openapi/customers.yaml against the git ref BASE (removed operations or fields, narrowed
+# enums or limits, new required inputs, changed status codes); exit 1 when there are any.
+BASE ?= origin/main
+spec-diff: $(STAMP)
+	$(BIN)/python -m cstar_conformance.spec_diff --base '$(BASE)' --spec openapi/customers.yaml
 
 # Our gate beside `st run` on the same spec and target: requests, seconds, faults caught.
 bench: $(STAMP)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cstar_conformance import fuzz_failures, levels, reporting
+from cstar_conformance import baseline, fuzz_failures, levels, reporting
 from cstar_conformance.session import FAMILY, current
 from cstar_conformance.traffic import BudgetExhausted
 
@@ -107,6 +107,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     # the run's total but not charged to that test.
     requests, limited, housekeeping = state.stats.total, state.stats.rate_limited, _housekeeping()
     report.user_properties += [
+        ("check_id", baseline.check_id(item.nodeid, grade.ids)),
         ("rules", rules),
         ("level", grade.level.value if grade.level else ""),
         ("requests", requests - item.stash.get(_REQUESTS_AT_START, requests)),

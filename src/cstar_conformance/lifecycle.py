@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cstar_conformance import reporting, summary
+from cstar_conformance import baseline, evidence, reporting, summary
 from cstar_conformance.client import Masker
-from cstar_conformance.exits import EXIT_BUDGET, EXIT_BUSY, EXIT_INTERRUPTED, StopRun
+from cstar_conformance.exits import EXIT_BUDGET, EXIT_BUSY, EXIT_INTERRUPTED, EXIT_PASSED, MEANING, StopRun
 from cstar_conformance.factory import new_run_id
 from cstar_conformance.interrupts import Interrupts
 from cstar_conformance.options import RunOptions
@@ -58,6 +58,7 @@ class Run:
         check_production(opts.base_url, keys, opts.allow_production)
         spec = opts.spec or contract.SPEC_PATH
         contract.check_spec(spec)
+        previous = baseline.load(opts.baseline, Path.cwd()) if opts.baseline else None
         if opts.base_url:
             other = Team(opts.other_team_id, opts.other_api_key) if opts.other_team_id and opts.other_api_key else None
             target = Target(opts.base_url, Team(opts.team_id or "", opts.api_key or "", opts.publishable_key), other,
@@ -73,7 +74,8 @@ class Run:
                         traffic=Traffic(budget=Budget(opts.max_requests), throttle=Throttle(opts.max_rps),
                                         checkpoint=self.interrupts.check),
                         embedded=self.embedded, evidence=reporting.exchange_step, reports_dir=self.folder.path,
-                        interrupts=self.interrupts)
+                        interrupts=self.interrupts, baseline=previous, fail_on=opts.fail_on,
+                        target_version=opts.target_version or (summary.embedded_version() if self.embedded else None))
         set_current(state)
         preflight(state, opts.sources)
         self.handoff = handoff(state, opts)
@@ -91,6 +93,7 @@ class Run:
             extra = {"run_id": state.run_id, "target": state.target.description} if state else {}
             if state:
                 extra["requests"] = reporting.requests_of(state)
+                extra["requests"].pop("by_answer", None)
             self.folder.write_json(self.folder.summary, summary.errored(message, exit_status, **extra), masker)
             verdict = summary.errored(message, exit_status)["verdict"]
             reporting.write_categories(self.folder.allure)
@@ -128,6 +131,18 @@ class Run:
         status = EXIT_BUDGET if state.stopped and state.stopped.startswith("budget exhausted") else exitstatus
         state.exit_status = status
         data = summary.final(state, status, reporting.requests_of(state))
+        if state.baseline is not None:
+            state.diff = baseline.diff(state.baseline, data, state.fail_on, state.strict)
+            data["baseline"] = state.diff
+            if baseline.gate_passes(data, state.diff):
+                known = data["must_failures"]
+                status = state.exit_status = EXIT_PASSED
+                data.update(verdict=summary.PASS, exit_status=EXIT_PASSED, exit_meaning=MEANING[EXIT_PASSED],
+                            reason=f"no new failure since the baseline (--fail-on new); {known} known MUST "
+                                   f"failure(s) still failing, listed")
+        if allure_dir is not None:
+            data["evidence"] = evidence.trim(allure_dir)
+        state.verdict = (data["verdict"], data["reason"])
         self.folder.write_json(self.folder.summary, data, state.masker)
         if allure_dir is not None:
             reporting.write_environment(state, allure_dir, data["verdict"], state.masker(data["reason"]))

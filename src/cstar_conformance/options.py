@@ -60,6 +60,11 @@ OPTIONS: tuple[Spec, ...] = (
          "minutes (≥ 0) after which records of earlier, interrupted runs are swept (default 10)"),
     Spec("--reports-dir", "CSTAR_REPORTS_DIR",
          "where junit.xml, allure-results and summary.json go (default: ini cstar_reports_dir, reports/)"),
+    Spec("--baseline", "CSTAR_BASELINE", "a previous run's summary.json (path or http(s) URL) to diff verdicts with"),
+    Spec("--fail-on", "CSTAR_FAIL_ON", "any (default): any MUST failure fails the run; new: only failures the "
+         "--baseline did not have (known ones are still listed)"),
+    Spec("--target-version", "CSTAR_TARGET_VERSION",
+         "what is deployed on the target (e.g. its commit): tells flaky checks from regressions in the diff"),
 )
 BY_FLAG = {spec.flag: spec for spec in OPTIONS}
 # Options that describe a remote target: given without a base URL they would be silently ignored.
@@ -115,6 +120,9 @@ class RunOptions:
     reference_faults: tuple[str, ...] = ()
     reference_args: tuple[str, ...] = ()
     reference_variant: str = "clean"
+    baseline: str | None = None
+    fail_on: str = "any"
+    target_version: str | None = None
     sources: dict[str, str] = field(default_factory=dict)  # flag → where its value came from
 
 
@@ -275,6 +283,16 @@ def resolve(option: Any, args: list[str], environ: dict[str, str] | os._Environ[
         if not spec_text:
             raise _usage(f"{raw['--spec'].source} is empty: give the path of an OpenAPI 3.1 file")
         spec_path = (invocation_dir / spec_text).resolve()
+    baseline = _text(raw.get("--baseline"), "a previous run's summary.json")
+    if baseline is not None and not re.match(r"^https?://", baseline, re.IGNORECASE):
+        baseline = str(invocation_dir / baseline)
+    fail_on = raw["--fail-on"].text.strip() if "--fail-on" in raw else "any"
+    if fail_on not in ("any", "new"):
+        raise _usage(f"{raw['--fail-on'].named()} is not a choice: give any or new")
+    if fail_on == "new" and baseline is None:
+        raise _usage(f"{raw['--fail-on'].source} new needs --baseline (or CSTAR_BASELINE): the failures it "
+                     "lets through are the ones a previous run already had")
+    target_version = _text(raw.get("--target-version"), "the deployed version")
     reports = raw["--reports-dir"].text.strip() if "--reports-dir" in raw else ini_reports_dir
     if not reports.strip():
         raise _usage("--reports-dir is empty: give a folder for junit.xml, allure-results and summary.json")
@@ -285,7 +303,8 @@ def resolve(option: Any, args: list[str], environ: dict[str, str] | os._Environ[
         max_requests=max_requests, sweep_minutes=float(sweep), reports_dir=(invocation_dir / reports),
         allow_production=bool(option.allow_production), strict=bool(getattr(option, "strict", False)),
         reference_faults=tuple(option.reference_fault or ()), reference_args=tuple(option.reference_arg or ()),
-        reference_variant=option.reference_variant or "clean",
+        reference_variant=option.reference_variant or "clean", baseline=baseline, fail_on=fail_on,
+        target_version=target_version,
         sources={flag: value.source for flag, value in raw.items()},
     )
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cstar_conformance import summary
+from cstar_conformance import baseline, summary
 from cstar_conformance.client import Exchange
+from cstar_conformance.coverage import line as coverage_line
 from cstar_conformance.exits import MEANING
 from cstar_conformance.levels import Grade
 
@@ -94,6 +95,7 @@ def collect(state: Session, report: pytest.TestReport) -> None:
         verdict = "failed" if report.when == "call" else "error"
         message = short_message(report)
     row = {
+        "id": props.get("check_id") or baseline.check_id(report.nodeid, []),
         "test": report.nodeid,
         "rules": [r for r in str(props.get("rules", "")).split(",") if r],
         "level": props.get("level") or None,
@@ -117,11 +119,13 @@ def requests_of(state: Session) -> dict[str, Any]:
     by_family: Counter[str] = Counter(own["by_family"]) + Counter(workers["by_family"])
     by_operation: Counter[str] = Counter(own["by_operation"]) + Counter(workers["by_operation"])
     limited: Counter[str] = Counter(own["rate_limited_by_family"]) + Counter(workers["rate_limited_by_family"])
+    answers: Counter[str] = Counter(own.get("by_answer", {})) + Counter(workers.get("by_answer", {}))
     budget = state.traffic.budget
     return {"total": own["total"] + workers["total"], "rate_limited": own["rate_limited"] + workers["rate_limited"],
             "rate_limited_by_family": dict(limited.most_common()),
             "max_requests": budget.max_requests, "seconds_waiting_429": round(budget.waited, 1),
-            "by_family": dict(by_family.most_common()), "by_operation": dict(by_operation.most_common())}
+            "by_family": dict(by_family.most_common()), "by_operation": dict(by_operation.most_common()),
+            "by_answer": dict(sorted(answers.items()))}
 
 
 _COLOURS = {summary.PASS: {"green": True}, summary.FAIL: {"red": True}, summary.INCOMPLETE: {"yellow": True},
@@ -129,7 +133,7 @@ _COLOURS = {summary.PASS: {"green": True}, summary.FAIL: {"red": True}, summary.
 
 
 def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus: int) -> None:
-    verdict, _, reason = summary.verdict_of(state, exitstatus)
+    verdict, reason = state.verdict or summary.verdict_of(state, exitstatus)[::2]
     fails, finds = of_verdict(state, "failed", "error"), of_verdict(state, "finding")
     blocked, skips, not_run = of_verdict(state, "blocked"), of_verdict(state, "skipped"), of_verdict(state, NOT_RUN)
     requests = requests_of(state)
@@ -137,6 +141,9 @@ def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus:
     tr.write_line(f"VERDICT: {verdict.upper()} — {reason}", bold=True, **_COLOURS[verdict])
     tr.write_line(f"target: {state.target.description}   run: {state.run_id}   profile: {state.profile}   "
                   f"seed: {state.seed}")
+    if state.diff is not None:
+        for text, colour in baseline.lines(state.diff):
+            tr.write_line(text, **({colour: True} if colour else {}))
     label = "MUST failed" if not state.strict else "failed (strict)"
     tr.write_line(f"{label}: {len(fails)}", red=bool(fails), green=not fails)
     for r in fails:
@@ -159,6 +166,8 @@ def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus:
     if requests["by_family"]:
         families = ", ".join(f"{name} {count}" for name, count in requests["by_family"].items())
         tr.write_line(f"requests by family: {families}")
+    if state.coverage:
+        tr.write_line(coverage_line(state.coverage))
     meaning = "checks could not be collected" if state.collection_errors else MEANING.get(exitstatus, "see pytest")
     tr.write_line(f"exit status {exitstatus} ({meaning}); reports: {state.reports_dir}/ "
                   f"(summary.json, junit.xml, allure-results/; HTML: make report)")

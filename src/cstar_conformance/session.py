@@ -48,6 +48,12 @@ class Session:
     exit_status: int | None = None  # the status the run ends with, once decided
     interrupts: Interrupts | None = None  # the controller's signal handling (None on xdist workers)
     workers_stats: RequestStats = field(default_factory=RequestStats)  # counted by xdist workers
+    baseline: dict[str, Any] | None = None  # a previous run's summary.json, to diff verdicts with
+    fail_on: str = "any"  # "new": only failures the baseline did not have fail the run
+    target_version: str | None = None  # what is deployed on the target, if known
+    diff: dict[str, Any] | None = None  # the verdict against the baseline, once the run is graded
+    verdict: tuple[str, str] | None = None  # (verdict, reason) as written to summary.json
+    coverage: dict[str, Any] | None = None  # schema coverage, once the run is graded
 
     def __post_init__(self) -> None:
         for secret in self.target.secrets():

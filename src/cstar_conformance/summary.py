@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cstar_conformance.baseline import assign_ids
+from cstar_conformance.coverage import of_run as schema_coverage
 from cstar_conformance.exits import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, MEANING
 
 if TYPE_CHECKING:
@@ -34,6 +36,17 @@ def git_commit() -> str | None:
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def suite_version() -> str:
+    from importlib.metadata import version
+
+    return version("cstar-conformance")
+
+
+def embedded_version() -> str:
+    """The embedded reference is the suite's own code: its version is the suite's."""
+    return f"reference {suite_version()} at {git_commit() or 'unknown commit'}"
 
 
 def spec_identity(path: Path) -> tuple[str, str]:
@@ -94,6 +107,10 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
         counts = by_level.setdefault(result["level"] or "none", {})
         counts[result["verdict"]] = counts.get(result["verdict"], 0) + 1
     spec_version, spec_hash = spec_identity(state.spec_path) if state.spec_path.exists() else ("?", "?")
+    assign_ids(state.results)
+    answers = requests.pop("by_answer", {})
+    if state.spec_path.exists():
+        state.coverage = schema_coverage(state.spec_path, answers)
     return {
         "complete": complete,
         "verdict": verdict,
@@ -117,6 +134,10 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
         "not_run": max(0, state.collected - len(state.results)) + sum(1 for r in state.results
                                                                        if r["verdict"] == "not run"),
         "git_commit": git_commit(),
+        "suite_version": suite_version(),
+        "target_version": state.target_version,
+        "fail_on": state.fail_on,
         "spec": {"version": spec_version, "sha256": spec_hash},
+        "coverage": state.coverage,
         "checks": state.results,
     }

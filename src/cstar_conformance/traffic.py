@@ -39,6 +39,7 @@ class RequestStats:
     by_family: Counter[str] = field(default_factory=Counter)
     by_operation: Counter[str] = field(default_factory=Counter)
     rate_limited_by_family: Counter[str] = field(default_factory=Counter)
+    by_answer: Counter[str] = field(default_factory=Counter)  # "family|operation|status": schema coverage
     retry_hints: list[float | None] = field(default_factory=list)  # per 429: the wait it asked for, or None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -47,6 +48,7 @@ class RequestStats:
             self.total += 1
             self.by_family[family] += 1
             self.by_operation[operation] += 1
+            self.by_answer[f"{family}|{operation}|{status if status is not None else 'none'}"] += 1
             if status == 429:
                 self.rate_limited += 1
                 self.rate_limited_by_family[family] += 1
@@ -59,7 +61,7 @@ class RequestStats:
         with self._lock:
             return {"total": self.total, "rate_limited": self.rate_limited, "by_family": dict(self.by_family),
                     "by_operation": dict(self.by_operation), "retry_hints": list(self.retry_hints),
-                    "rate_limited_by_family": dict(self.rate_limited_by_family)}
+                    "rate_limited_by_family": dict(self.rate_limited_by_family), "by_answer": dict(self.by_answer)}
 
     def merge(self, other: Mapping[str, Any]) -> None:
         """Add the counts of another process (an xdist worker)."""
@@ -69,6 +71,7 @@ class RequestStats:
             self.by_family.update(other.get("by_family", {}))
             self.by_operation.update(other.get("by_operation", {}))
             self.rate_limited_by_family.update(other.get("rate_limited_by_family", {}))
+            self.by_answer.update(other.get("by_answer", {}))
             self.retry_hints += list(other.get("retry_hints", []))
 
 

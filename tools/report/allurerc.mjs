@@ -1,8 +1,12 @@
 // Allure 3 configuration for `make report`: one self-contained HTML file that opens from file://,
 // classic (allure2) look, no analytics script (ALLURE_NO_ANALYTICS=true is set by the Makefile).
+// The history file (Trend and per-test history) is kept between runs: the Makefile names it, next to
+// the run's results (reports/history.jsonl); the CI workflow fetches the published one first.
 export default {
   name: "cStar Customers API conformance",
   output: "../../reports/html",
+  historyPath: process.env.CSTAR_ALLURE_HISTORY || "../../reports/history.jsonl",
+  historyLimit: 30,
   plugins: {
     allure2: {
       options: {

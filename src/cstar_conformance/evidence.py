@@ -1,0 +1,96 @@
+"""Keep a run's Allure results small enough for its HTML report to open quickly: a check that failed (or
+is a finding, blocked, skipped) keeps every exchange; a passed check keeps a sample — its first few
+exchanges — and says how many more it made. Passed fixtures shared by many checks (the seeded data
+sets, the session's cleanup) are sampled the same way; Allure copies a fixture's steps into every
+check that used it, so without this the cleanup alone is most of the report. A failed fixture, and
+the fixtures of a failed check that no other check shares, keep everything. Passed fixtures without a
+step (most of them: `base_url`, `api`, …) carry no evidence and are left out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SAMPLE = 3  # exchanges a passed check (or a fixture of one check) keeps
+SHARED_SAMPLE = 1  # exchanges a passed fixture shared by several checks keeps (Allure copies it into each)
+RED = ("failed", "broken")
+
+
+def _sources(step: dict[str, Any]) -> list[str]:
+    found = [a["source"] for a in step.get("attachments", []) if a.get("source")]
+    for child in step.get("steps", []):
+        found += _sources(child)
+    return found
+
+
+def _sample(node: dict[str, Any], keep: int, dropped: list[str]) -> bool:
+    """Keep the first `keep` top-level steps that carry exchanges; replace the others by one line."""
+    steps = node.get("steps") or []
+    kept: list[dict[str, Any]] = []
+    cut = 0
+    with_exchanges = 0
+    for step in steps:
+        sources = _sources(step)
+        if sources and with_exchanges >= keep:
+            dropped += sources
+            cut += 1
+            continue
+        with_exchanges += bool(sources)
+        kept.append(step)
+    if not cut:
+        return False
+    at = steps[-1].get("stop") or steps[-1].get("start") or 0
+    kept.append({"name": f"… {cut} more exchange(s) not kept: a passed check keeps a sample of {keep} "
+                         "(failures keep every exchange)", "status": "passed", "start": at, "stop": at})
+    node["steps"] = kept
+    return True
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def trim(allure_dir: Path, keep: int = SAMPLE) -> dict[str, int]:
+    """Sample the exchanges of passed checks and fixtures in place; delete the attachments dropped."""
+    if not allure_dir.is_dir():
+        return {"exchanges_kept": 0, "exchanges_dropped": 0}
+    dropped: list[str] = []
+    status: dict[str, str] = {}
+    for path in allure_dir.glob("*-result.json"):
+        data = _load(path)
+        if data is None:
+            continue
+        status[str(data.get("uuid"))] = str(data.get("status"))
+        if data.get("status") == "passed" and _sample(data, keep, dropped):
+            _write(path, data)
+    for path in allure_dir.glob("*-container.json"):
+        data = _load(path)
+        if data is None:
+            continue
+        children = [str(c) for c in data.get("children", [])]
+        own_red = len(children) == 1 and status.get(children[0]) in RED
+        changed = False
+        for side in ("befores", "afters"):
+            stages = data.get(side) or []
+            shown = [s for s in stages if s.get("status") in RED or s.get("steps") or s.get("attachments")]
+            changed = changed or len(shown) != len(stages)
+            data[side] = shown
+            for stage in shown:
+                if stage.get("status") not in RED and not own_red:
+                    changed = _sample(stage, keep if len(children) == 1 else min(keep, SHARED_SAMPLE),
+                                      dropped) or changed
+        if changed:
+            _write(path, data)
+    for source in dropped:
+        (allure_dir / source).unlink(missing_ok=True)
+    kept = sum(1 for _ in allure_dir.glob("*-attachment.*"))
+    return {"exchanges_kept": kept, "exchanges_dropped": len(dropped)}
