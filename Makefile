@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Extra pytest arguments, e.g. make conformance ARGS="--strict -k pagination"
 ARGS ?=
 
-.PHONY: setup conformance test lint mutants report trace contract-doc bench soak clean
+.PHONY: setup conformance test lint mutants mutmut report trace contract-doc bench soak clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,18 @@ test: $(STAMP) lint
 # The suite against the clean reference, the legal-variation mode and every fault switch.
 mutants: $(STAMP)
 	$(BIN)/python -m cstar_conformance.selfcheck.mutants $(ARGS)
+
+# Machine-made mutants (cosmic-ray) of the reference's request handling, each killed or not by the suite
+# against a reference started from it; a sample of N (default 300) drawn with SEED; not part of `make test`.
+# Writes reports/mutation.json; its last line gives the kill rate. Survivors: docs/mutation-survivors.md.
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
+	touch $(MUTATION_STAMP)
+
+mutmut: $(MUTATION_STAMP)
+	$(BIN)/python -m cstar_conformance.selfcheck.mutation $(if $(filter-out default file,$(origin N)),--n $(N)) \
+		$(if $(SEED),--seed $(SEED)) $(ARGS)
 
 clean:
 	rm -rf reports/junit.xml reports/allure-results reports/summary.json reports/html

@@ -1,0 +1,205 @@
+"""Machine-made mutants as a standing measure of the suite (`make mutmut`).
+
+cosmic-ray's operators make the mutants of the reference's request-handling code (:mod:`.mutation_catalog`);
+each sampled mutant is written into a private copy of the package and the conformance suite runs against a
+reference started from that copy, in a legal mode whose run executes the mutated line
+(:mod:`.mutation_coverage`, :mod:`.mutation_suite`). Outcomes:
+
+- killed: the suite went red (exit 1, a red check, or the preflight refused the started server);
+- survived: the suite stayed green; `equivalent` when docs/mutation-survivors.md says so, with why;
+- not-viable: the reference never became ready (or the run could not start); timeout: no verdict in time;
+- unreached: no mode's run executes the line (listed, not run, not in the rate).
+
+Kill rate = killed / (run − equivalent − not viable). Results: reports/mutation.json (every mutant) and
+reports/mutation-session.sqlite (cosmic-ray's own session format: `cr-report` reads it). The last line
+printed gives the kill rate.
+
+    python -m cstar_conformance.selfcheck.mutation [--n 300] [--seed 20261129] [--jobs 3] [--only ID ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+from threading import Lock
+
+from cstar_conformance.selfcheck import mutation_triage as triage
+from cstar_conformance.selfcheck.mutants import ROOT
+from cstar_conformance.selfcheck.mutation_catalog import MUTATED_MODULES, NOT_MUTATED, Mutant, catalogue
+from cstar_conformance.selfcheck.mutation_coverage import mode_for, mode_lines
+from cstar_conformance.selfcheck.mutation_suite import SUITES, SuiteOptions, imported_from, package_copy, run_suite
+
+TOOL = f"cosmic-ray {version('cosmic-ray')}"
+DEFAULT_N = 300
+DEFAULT_SEED = 20261129
+OUTCOME = {"red": "killed", "green": "survived", "not-viable": "not-viable", "timeout": "timeout"}
+
+
+@dataclass
+class Result:
+    id: str
+    file: str
+    line: int
+    operator: str
+    mode: str
+    outcome: str  # killed | survived | equivalent | not-viable | timeout
+    seconds: float
+    original: str = ""
+    mutated: str = ""
+    red: list[str] | None = None  # the red checks that killed it (the first, with -x)
+    detail: str = ""  # why not viable / timed out, or the triage's word on a survivor
+
+
+def run_mutant(mutant: Mutant, mode: str, options: SuiteOptions) -> Result:
+    started = time.monotonic()
+    with package_copy() as root:
+        try:
+            original, mutated = mutant.apply(root / "src" / "cstar_conformance")
+        except (ValueError, SyntaxError) as exc:
+            return Result(mutant.id, mutant.path, mutant.line, mutant.operator, mode, "not-viable",
+                          round(time.monotonic() - started, 1), detail=str(exc))
+        verdict = run_suite(mode, options, root)
+    return Result(mutant.id, mutant.path, mutant.line, mutant.operator, mode, OUTCOME[verdict.outcome],
+                  round(time.monotonic() - started, 1), original, mutated, verdict.red[:3] or None, verdict.detail)
+
+
+def control(options: SuiteOptions) -> str | None:
+    """The machinery on the unmutated code: the copy is what a run imports, and the clean mode is green."""
+    with package_copy() as root:
+        where = imported_from(root)
+        if not where.startswith(str(root)):
+            return f"a run in the copy imports the reference from {where or '?'}, not from the copy"
+        verdict = run_suite("clean", options, root)
+    if verdict.outcome != "green":
+        return f"the unmutated reference is not green ({verdict.outcome}: {', '.join(verdict.red) or verdict.detail})"
+    print(f"control: the unmutated copy is green in mode clean ({verdict.seconds:.0f} s)", flush=True)
+    return None
+
+
+def select(mutants: list[Mutant], n: int, seed: int, only: list[str]) -> list[Mutant]:
+    """The sample: drawn from every generated mutant (so it depends on the code and the seed alone, not on
+    which lines one run happened to reach), or the mutants named by `only`."""
+    if only:
+        return [m for m in mutants if m.id in only or any(re.fullmatch(p, m.id) for p in only)]
+    chosen = set(random.Random(seed).sample(range(len(mutants)), min(n, len(mutants))))
+    return [m for i, m in enumerate(mutants) if i in chosen]
+
+
+def run_all(sample: list[Mutant], reachable: dict[str, str], options: SuiteOptions, jobs: int) -> list[Result]:
+    done, lock, started = [0], Lock(), time.monotonic()
+
+    def one(mutant: Mutant) -> Result:
+        result = run_mutant(mutant, reachable[mutant.id], options)
+        with lock:
+            done[0] += 1
+            elapsed = time.monotonic() - started
+            print(f"[{done[0]:3d}/{len(sample)} {elapsed / 60:4.1f} min] {result.outcome:10} {result.id} "
+                  f"({result.mode}, {result.seconds:.0f} s) {(result.red or [''])[0][:80]}", flush=True)
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, sample))
+
+
+def write_session(path: Path, mutants: list[Mutant], results: list[Result]) -> None:
+    """cosmic-ray's session database: every catalogued mutant, with a result for those run."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome, WorkItem, WorkResult
+
+    outcome = {"killed": TestOutcome.KILLED, "survived": TestOutcome.SURVIVED, "equivalent": TestOutcome.SURVIVED,
+               "not-viable": TestOutcome.INCOMPETENT, "timeout": TestOutcome.INCOMPETENT}
+    path.unlink(missing_ok=True)
+    by_id = {r.id: r for r in results}
+    with use_db(str(path), WorkDB.Mode.create) as db:
+        db.add_work_items(WorkItem.single(m.id, MutationSpec(m.path, m.operator, m.occurrence, (m.line, m.column),
+                                                              (m.line, m.column + 1))) for m in mutants)
+        for job_id, r in by_id.items():
+            db.set_result(job_id, WorkResult(worker_outcome=WorkerOutcome.NORMAL, test_outcome=outcome[r.outcome],
+                                             output=r.detail or ", ".join(r.red or []),
+                                             diff=f"- {r.original}\n+ {r.mutated}"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=DEFAULT_N, help=f"mutants sampled (default {DEFAULT_N})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"sampling seed (default {DEFAULT_SEED})")
+    parser.add_argument("--jobs", type=int, default=3, help="suite runs in parallel (default 3)")
+    parser.add_argument("--profile", default="gate", help="suite profile (default gate)")
+    parser.add_argument("--suite", choices=tuple(SUITES), default="all", help="all suites or the scenarios only")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds a mutant's suite run may take")
+    parser.add_argument("--only", action="append", default=[], help="run these mutant ids (or regexes) only")
+    parser.add_argument("--triage", default=str(ROOT / "docs" / "mutation-survivors.md"))
+    parser.add_argument("--output", default=str(ROOT / "reports" / "mutation.json"))
+    options = parser.parse_args(argv)
+    started = time.monotonic()
+    suite = SuiteOptions(options.profile, options.suite, options.timeout)
+    output = Path(options.output)
+
+    mutants, left_out = catalogue()
+    print(f"{TOOL}: {len(mutants)} mutants of {len(MUTATED_MODULES)} modules "
+          f"({len(left_out)} unions in type annotations left out)", flush=True)
+    modes = mode_lines(suite, output.with_name("mutation-coverage.json"), options.jobs)
+    reachable: dict[str, str] = {}
+    for m in mutants:
+        mode = mode_for(m.module, m.line, modes)
+        if mode is not None:
+            reachable[m.id] = mode
+    drawn = select(mutants, options.n, options.seed, options.only)
+    sample = [m for m in drawn if m.id in reachable]
+    unreached = [m for m in drawn if m.id not in reachable]
+    print(f"{len(reachable)} of {len(mutants)} on lines some mode executes; sampled {len(drawn)} (seed "
+          f"{options.seed}): running {len(sample)} with {options.jobs} jobs, {len(unreached)} on lines no mode "
+          f"executes", flush=True)
+    problem = control(suite)
+    if problem:
+        print(f"mutation: {problem}", file=sys.stderr)
+        return 2
+    results = run_all(sample, reachable, suite, options.jobs)
+
+    verdicts = triage.load(Path(options.triage))
+    for r in results:
+        if r.outcome == "survived":
+            r.detail = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or "untriaged"
+            if r.detail.startswith("equivalent"):
+                r.outcome = "equivalent"
+    counts = {o: sum(r.outcome == o for r in results)
+              for o in ("killed", "survived", "equivalent", "not-viable", "timeout")}
+    judged = len(results) - counts["equivalent"] - counts["not-viable"]
+    rate = counts["killed"] / judged if judged else 0.0
+    wall = time.monotonic() - started
+    report = {
+        "tool": TOOL, "modules": list(MUTATED_MODULES),
+        "not_mutated": NOT_MUTATED, "generated": len(mutants), "annotation_unions_left_out": len(left_out),
+        "reachable": len(reachable), "sampled": len(drawn), "unreached": len(unreached), "run": len(results),
+        "seed": options.seed,
+        "n": options.n, "profile": options.profile, "suite": options.suite, "jobs": options.jobs,
+        **counts, "kill_rate": round(rate, 4), "seconds": round(wall, 1),
+        "mutants": [asdict(r) for r in results]
+        + [asdict(Result(m.id, m.path, m.line, m.operator, "", "unreached", 0.0)) for m in unreached],
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=1) + "\n")
+    write_session(output.with_name("mutation-session.sqlite"), mutants, results)
+    survivors = [r for r in results if r.outcome == "survived"]
+    if survivors:
+        print("\nsurvivors (triage them in docs/mutation-survivors.md):")
+        for r in survivors:
+            print(f"  {triage.row(r.id, r.mode, r.original, r.mutated, r.detail)}")
+    print(f"\n{len(results)} run: {counts['killed']} killed, {counts['survived']} survived, {counts['equivalent']} "
+          f"equivalent, {counts['not-viable']} not viable, {counts['timeout']} timeout; {len(unreached)} of the "
+          f"{len(drawn)} sampled on lines no mode executes (not run); {wall / 60:.1f} min; {output}")
+    print(f"kill rate: {100 * rate:.1f}% = {counts['killed']} killed / ({len(results)} run − {counts['equivalent']} "
+          f"equivalent − {counts['not-viable']} not viable)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
