@@ -65,7 +65,7 @@ def run_mutant(mutant: Mutant, mode: str, options: SuiteOptions) -> Result:
             original, mutated = mutant.apply(root / "src" / "cstar_conformance")
         except (ValueError, SyntaxError) as exc:
             return Result(mutant.id, mutant.path, mutant.line, mutant.operator, mode, "not-viable",
-                          round(time.monotonic() - started, 1), detail=str(exc))
+                          round(time.monotonic() - started, 1), detail=f"{type(exc).__name__}: {exc}")
         verdict = run_suite(mode, options, root)
     return Result(mutant.id, mutant.path, mutant.line, mutant.operator, mode, OUTCOME[verdict.outcome],
                   round(time.monotonic() - started, 1), original, mutated, verdict.red[:3] or None, verdict.detail)

@@ -65,6 +65,7 @@ class Mutant:
         mutated = self.mutated_source(source)
         if mutated is None:
             raise ValueError(f"{self.id}: cosmic-ray made no mutation (the source changed since the catalogue?)")
+        compile(mutated, str(path), "exec")  # SyntaxError: `{**d}` → `{*d}` and the like never start
         path.write_text(mutated, encoding="utf-8")
         return changed_lines(source, mutated, self.line)
 
