@@ -138,10 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], help="run these mutant ids (or regexes) only")
     parser.add_argument("--triage", default=str(ROOT / "docs" / "mutation-survivors.md"))
     parser.add_argument("--output", default=str(ROOT / "reports" / "mutation.json"))
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="run again only the survivors (and timeouts) of the run in --output, with its sample, "
+                             "and merge: the check after tests were added for survivors")
     options = parser.parse_args(argv)
     started = time.monotonic()
-    suite = SuiteOptions(options.profile, options.suite, options.timeout)
     output = Path(options.output)
+    previous: dict[str, Result] = {}
+    if options.rerun_survivors:
+        last = json.loads(output.read_text())
+        options.n, options.seed = last["n"], last["seed"]
+        options.profile, options.suite = last["profile"], last["suite"]
+        previous = {r["id"]: Result(**r) for r in last["mutants"] if r["outcome"] != "unreached"}
+    suite = SuiteOptions(options.profile, options.suite, options.timeout)
 
     mutants, left_out = catalogue()
     print(f"{TOOL}: {len(mutants)} mutants of {len(MUTATED_MODULES)} modules "
@@ -162,7 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"mutation: {problem}", file=sys.stderr)
         return 2
-    results = run_all(sample, reachable, suite, options.jobs)
+    if previous:
+        again = [m for m in sample if m.id not in previous or previous[m.id].outcome in ("survived", "equivalent",
+                                                                                          "timeout")]
+        print(f"running again {len(again)} survivors and timeouts of the last run", flush=True)
+        fresh = {r.id: r for r in run_all(again, reachable, suite, options.jobs)}
+        results = [fresh.get(m.id) or previous[m.id] for m in sample]
+    else:
+        results = run_all(sample, reachable, suite, options.jobs)
 
     verdicts = triage.load(Path(options.triage))
     for r in results:

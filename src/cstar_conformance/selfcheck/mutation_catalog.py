@@ -17,6 +17,7 @@ it, the mutant only stops the server from starting.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,9 @@ class Mutant:
         mutated = self.mutated_source(source)
         if mutated is None:
             raise ValueError(f"{self.id}: cosmic-ray made no mutation (the source changed since the catalogue?)")
-        compile(mutated, str(path), "exec")  # SyntaxError: `{**d}` → `{*d}` and the like never start
+        with warnings.catch_warnings():  # `x is "literal"` mutants warn; they are run like any other
+            warnings.simplefilter("ignore", SyntaxWarning)
+            compile(mutated, str(path), "exec")  # SyntaxError: `{**d}` → `{*d}` and the like never start
         path.write_text(mutated, encoding="utf-8")
         return changed_lines(source, mutated, self.line)
 
