@@ -58,9 +58,9 @@ class Result:
     detail: str = ""  # why not viable / timed out, or the triage's word on a survivor
 
 
-def run_mutant(mutant: Mutant, mode: str, options: SuiteOptions) -> Result:
+def run_mutant(mutant: Mutant, mode: str, options: SuiteOptions, base: Path) -> Result:
     started = time.monotonic()
-    with package_copy() as root:
+    with package_copy(base) as root:
         try:
             original, mutated = mutant.apply(root / "src" / "cstar_conformance")
         except (ValueError, SyntaxError) as exc:
@@ -71,9 +71,9 @@ def run_mutant(mutant: Mutant, mode: str, options: SuiteOptions) -> Result:
                   round(time.monotonic() - started, 1), original, mutated, verdict.red[:3] or None, verdict.detail)
 
 
-def control(options: SuiteOptions) -> str | None:
+def control(options: SuiteOptions, base: Path) -> str | None:
     """The machinery on the unmutated code: the copy is what a run imports, and the clean mode is green."""
-    with package_copy() as root:
+    with package_copy(base) as root:
         where = imported_from(root)
         if not where.startswith(str(root)):
             return f"a run in the copy imports the reference from {where or '?'}, not from the copy"
@@ -93,11 +93,12 @@ def select(mutants: list[Mutant], n: int, seed: int, only: list[str]) -> list[Mu
     return [m for i, m in enumerate(mutants) if i in chosen]
 
 
-def run_all(sample: list[Mutant], reachable: dict[str, str], options: SuiteOptions, jobs: int) -> list[Result]:
+def run_all(sample: list[Mutant], reachable: dict[str, str], options: SuiteOptions, jobs: int,
+            base: Path) -> list[Result]:
     done, lock, started = [0], Lock(), time.monotonic()
 
     def one(mutant: Mutant) -> Result:
-        result = run_mutant(mutant, reachable[mutant.id], options)
+        result = run_mutant(mutant, reachable[mutant.id], options, base)
         with lock:
             done[0] += 1
             elapsed = time.monotonic() - started
@@ -142,67 +143,75 @@ def main(argv: list[str] | None = None) -> int:
                         help="run again only the survivors (and timeouts) of the run in --output, with its sample, "
                              "and merge: the check after tests were added for survivors")
     options = parser.parse_args(argv)
-    started = time.monotonic()
     output = Path(options.output)
     previous: dict[str, Result] = {}
     if options.rerun_survivors:
         last = json.loads(output.read_text())
         options.n, options.seed = last["n"], last["seed"]
         options.profile, options.suite = last["profile"], last["suite"]
-        previous = {r["id"]: Result(**r) for r in last["mutants"] if r["outcome"] != "unreached"}
-    suite = SuiteOptions(options.profile, options.suite, options.timeout)
+        previous = {r["id"]: Result(**(r | {"outcome": "survived" if r["outcome"] == "equivalent" else r["outcome"]}))
+                    for r in last["mutants"] if r["outcome"] != "unreached"}
+    with package_copy(ROOT, prefix="cstar-mutation-base-") as base:  # the tree as it is now, for the whole run
+        return run(options, previous, base)
 
-    mutants, left_out = catalogue()
+
+def run(options: argparse.Namespace, previous: dict[str, Result], base: Path) -> int:
+    started = time.monotonic()
+    output = Path(options.output)
+    suite = SuiteOptions(options.profile, options.suite, options.timeout)
+    verdicts = triage.load(Path(options.triage))
+    mutants, left_out = catalogue(reference=base / "src" / "cstar_conformance" / "reference")
     print(f"{TOOL}: {len(mutants)} mutants of {len(MUTATED_MODULES)} modules "
           f"({len(left_out)} unions in type annotations left out)", flush=True)
-    modes = mode_lines(suite, output.with_name("mutation-coverage.json"), options.jobs)
-    reachable: dict[str, str] = {}
-    for m in mutants:
-        mode = mode_for(m.module, m.line, modes)
-        if mode is not None:
-            reachable[m.id] = mode
+    modes = mode_lines(suite, output.with_name("mutation-coverage.json"), options.jobs, base)
+    reachable = {m.id: mode for m in mutants if (mode := mode_for(m.module, m.line, modes)) is not None}
     drawn = select(mutants, options.n, options.seed, options.only)
     sample = [m for m in drawn if m.id in reachable]
     unreached = [m for m in drawn if m.id not in reachable]
     print(f"{len(reachable)} of {len(mutants)} on lines some mode executes; sampled {len(drawn)} (seed "
-          f"{options.seed}): running {len(sample)} with {options.jobs} jobs, {len(unreached)} on lines no mode "
+          f"{options.seed}): {len(sample)} to run with {options.jobs} jobs, {len(unreached)} on lines no mode "
           f"executes", flush=True)
-    problem = control(suite)
+    problem = control(suite, base)
     if problem:
         print(f"mutation: {problem}", file=sys.stderr)
         return 2
     if previous:
-        again = [m for m in sample if m.id not in previous or previous[m.id].outcome in ("survived", "equivalent",
-                                                                                          "timeout")]
-        print(f"running again {len(again)} survivors and timeouts of the last run", flush=True)
-        fresh = {r.id: r for r in run_all(again, reachable, suite, options.jobs)}
+        def settled(r: Result) -> bool:
+            verdict = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or ""
+            return r.outcome in ("killed", "not-viable") or verdict.startswith("equivalent")
+        again = [m for m in sample if m.id not in previous or not settled(previous[m.id])]
+        print(f"running again {len(again)} survivors (not triaged equivalent) and timeouts of the last run", flush=True)
+        fresh = {r.id: r for r in run_all(again, reachable, suite, options.jobs, base)}
         results = [fresh.get(m.id) or previous[m.id] for m in sample]
     else:
-        results = run_all(sample, reachable, suite, options.jobs)
-
-    verdicts = triage.load(Path(options.triage))
+        results = run_all(sample, reachable, suite, options.jobs, base)
     for r in results:
         if r.outcome == "survived":
             r.detail = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or "untriaged"
             if r.detail.startswith("equivalent"):
                 r.outcome = "equivalent"
+    report(options, mutants, left_out, len(reachable), drawn, unreached, results, time.monotonic() - started)
+    return 0
+
+
+def report(options: argparse.Namespace, mutants: list[Mutant], left_out: list[Mutant], reachable: int,
+           drawn: list[Mutant], unreached: list[Mutant], results: list[Result], wall: float) -> None:
+    output = Path(options.output)
     counts = {o: sum(r.outcome == o for r in results)
               for o in ("killed", "survived", "equivalent", "not-viable", "timeout")}
     judged = len(results) - counts["equivalent"] - counts["not-viable"]
     rate = counts["killed"] / judged if judged else 0.0
-    wall = time.monotonic() - started
-    report = {
-        "tool": TOOL, "modules": list(MUTATED_MODULES),
-        "not_mutated": NOT_MUTATED, "generated": len(mutants), "annotation_unions_left_out": len(left_out),
-        "reachable": len(reachable), "sampled": len(drawn), "unreached": len(unreached), "run": len(results),
-        "seed": options.seed,
-        "n": options.n, "profile": options.profile, "suite": options.suite, "jobs": options.jobs,
+    data = {
+        "tool": TOOL, "modules": list(MUTATED_MODULES), "not_mutated": NOT_MUTATED, "generated": len(mutants),
+        "annotation_unions_left_out": len(left_out), "reachable": reachable, "sampled": len(drawn),
+        "unreached": len(unreached), "run": len(results), "seed": options.seed, "n": options.n,
+        "profile": options.profile, "suite": options.suite, "jobs": options.jobs,
         **counts, "kill_rate": round(rate, 4), "seconds": round(wall, 1),
         "mutants": [asdict(r) for r in results]
         + [asdict(Result(m.id, m.path, m.line, m.operator, "", "unreached", 0.0)) for m in unreached],
     }
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=1) + "\n")
+    output.write_text(json.dumps(data, indent=1) + "\n")
     write_session(output.with_name("mutation-session.sqlite"), mutants, results)
     survivors = [r for r in results if r.outcome == "survived"]
     if survivors:
@@ -214,7 +223,6 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(drawn)} sampled on lines no mode executes (not run); {wall / 60:.1f} min; {output}")
     print(f"kill rate: {100 * rate:.1f}% = {counts['killed']} killed / ({len(results)} run − {counts['equivalent']} "
           f"equivalent − {counts['not-viable']} not viable)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -102,9 +102,9 @@ def _annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int
     return spans
 
 
-def _module_mutants(module: str) -> Iterator[tuple[Mutant, bool]]:
+def _module_mutants(module: str, reference: Path) -> Iterator[tuple[Mutant, bool]]:
     """Every cosmic-ray mutant of one module, and whether it is a union inside a type annotation."""
-    path = REFERENCE_DIR / module
+    path = reference / module
     tree = get_ast_from_path(path)
     spans = _annotation_spans(path.read_text(encoding="utf-8"))
     for operator_name in sorted(operator_names()):
@@ -119,11 +119,13 @@ def _module_mutants(module: str) -> Iterator[tuple[Mutant, bool]]:
             yield Mutant(module, operator_name, occurrence, line, column), in_annotation
 
 
-def catalogue(modules: tuple[str, ...] = MUTATED_MODULES) -> tuple[list[Mutant], list[Mutant]]:
-    """(the mutants, the unions in annotations left out), in a fixed order."""
+def catalogue(modules: tuple[str, ...] = MUTATED_MODULES, reference: Path = REFERENCE_DIR,
+              ) -> tuple[list[Mutant], list[Mutant]]:
+    """(the mutants, the unions in annotations left out) of the reference package at `reference`, in a
+    fixed order."""
     kept: list[Mutant] = []
     left_out: list[Mutant] = []
     for module in modules:
-        for mutant, in_annotation in _module_mutants(module):
+        for mutant, in_annotation in _module_mutants(module, reference):
             (left_out if in_annotation else kept).append(mutant)
     return kept, left_out

@@ -22,44 +22,46 @@ SITECUSTOMIZE = "import coverage\ncoverage.process_startup()\n"
 Lines = dict[str, dict[str, list[int]]]  # mode → module file name → executed lines
 
 
-def fingerprint(options: SuiteOptions) -> str:
+def fingerprint(options: SuiteOptions, root: Path = ROOT) -> str:
     """Changes with the library and reference, the suites, the spec and the suite options."""
     digest = hashlib.sha256(repr((options.profile, options.suite)).encode())
-    library = [p for p in (ROOT / "src").rglob("*.py") if "selfcheck" not in p.parts]
-    suites = [*(ROOT / "suites").rglob("*.py"), ROOT / "conftest.py", *(ROOT / "openapi").glob("*.yaml")]
+    library = [p for p in (root / "src").rglob("*.py") if "selfcheck" not in p.parts]
+    suites = [*(root / "suites").rglob("*.py"), root / "conftest.py", *(root / "openapi").glob("*.yaml")]
     files = sorted([*library, *suites])
     for path in files:
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def _measure(mode: str, options: SuiteOptions) -> tuple[dict[str, list[int]], Verdict]:
+def _measure(mode: str, options: SuiteOptions, root: Path) -> tuple[dict[str, list[int]], Verdict]:
+    reference = root / "src" / REFERENCE_DIR.relative_to(ROOT / "src")
     with tempfile.TemporaryDirectory(prefix="cstar-mutation-coverage-") as tmp:
         hook, data = Path(tmp) / "hook", Path(tmp) / "data"
         hook.mkdir()
         data.mkdir()
         (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
         rcfile = Path(tmp) / "coveragerc"
-        rcfile.write_text(f"[run]\nsource = {REFERENCE_DIR}\nparallel = true\ndata_file = {data / '.coverage'}\n")
+        rcfile.write_text(f"[run]\nsource = {reference}\nparallel = true\ndata_file = {data / '.coverage'}\n")
         verdict = run_suite(mode, SuiteOptions(options.profile, options.suite, options.timeout, first_failure=False),
-                            pythonpath=(hook,), env={"COVERAGE_PROCESS_START": str(rcfile)})
+                            root, pythonpath=(hook,), env={"COVERAGE_PROCESS_START": str(rcfile)})
         combined = coverage.Coverage(data_file=str(data / ".coverage"), config_file=str(rcfile))
         combined.combine([str(data)], keep=False)
         measured = combined.get_data()
         lines = {Path(name).name: sorted(measured.lines(name) or ()) for name in measured.measured_files()
-                 if Path(name).parent == REFERENCE_DIR}
+                 if Path(name).parent == reference}
         return lines, verdict
 
 
-def mode_lines(options: SuiteOptions, cache: Path, jobs: int, log: bool = True) -> Lines:
-    """Executed lines per mode, from the cache when the code, suites and options are unchanged."""
-    key = fingerprint(options)
+def mode_lines(options: SuiteOptions, cache: Path, jobs: int, root: Path = ROOT, log: bool = True) -> Lines:
+    """Executed lines per mode in the tree at `root`, from the cache when the code, suites and options
+    are unchanged."""
+    key = fingerprint(options, root)
     if cache.exists():
         stored = json.loads(cache.read_text())
         if stored.get("key") == key:
             return stored["modes"]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        measured = dict(zip(MODES, pool.map(lambda mode: _measure(mode, options), MODES), strict=True))
+        measured = dict(zip(MODES, pool.map(lambda mode: _measure(mode, options, root), MODES), strict=True))
     for mode, (_lines, verdict) in measured.items():
         if log:
             print(f"coverage of mode {mode}: {verdict.outcome} in {verdict.seconds:.0f} s"

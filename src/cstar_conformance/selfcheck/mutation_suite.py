@@ -29,7 +29,6 @@ from typing import Any
 
 from cstar_conformance.selfcheck.mutants import GREEN_RUNS, RED, ROOT
 
-PACKAGE_DIR = ROOT / "src" / "cstar_conformance"
 # The modes a mutant can be run against, cheapest first: the first one whose run reaches a line runs it.
 MODES = ("clean", "edge", "alt", "rate-limited", "below-should")
 SUITES = {"all": ("suites",), "scenarios": ("suites/scenarios",)}
@@ -58,16 +57,18 @@ class Verdict:
 
 
 @contextmanager
-def package_copy(prefix: str = "cstar-mutant-") -> Iterator[Path]:
-    """A private copy of the package and the suites, laid out like the repository (yielded: its root).
-    The suites are copied, not linked: the plugin knows a suite run by its path under its own root."""
+def package_copy(source: Path = ROOT, prefix: str = "cstar-mutant-") -> Iterator[Path]:
+    """A private copy of the package and the suites of the tree at `source` (the repository, or a copy of
+    it), laid out like the repository (yielded: its root). The suites are copied, not linked: the plugin
+    knows a suite run by its path under its own root. A run first copies the working tree once and makes
+    every mutant's copy from that, so editing the working tree meanwhile changes nothing in the run."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         root = Path(tmp)
         skip = shutil.ignore_patterns("__pycache__", "*.pyc")
-        shutil.copytree(PACKAGE_DIR, root / "src" / "cstar_conformance", ignore=skip)
-        shutil.copytree(ROOT / "suites", root / "suites", ignore=skip)
+        shutil.copytree(source / "src" / "cstar_conformance", root / "src" / "cstar_conformance", ignore=skip)
+        shutil.copytree(source / "suites", root / "suites", ignore=skip)
         for name in ("conftest.py", "pyproject.toml"):
-            shutil.copy2(ROOT / name, root / name)
+            shutil.copy2(source / name, root / name)
         (root / "openapi").symlink_to(ROOT / "openapi", target_is_directory=True)
         yield root
 
