@@ -41,7 +41,7 @@ mutants: $(STAMP)
 	$(BIN)/python -m cstar_conformance.selfcheck.mutants $(ARGS)
 
 # Machine-made mutants (cosmic-ray) of the reference's request handling, each killed or not by the suite
-# against a reference started from it; a sample of N (default 300) drawn with SEED; not part of `make test`.
+# against a reference started from it; a sample of N (default 150: ~50 min on 2 shared cores) drawn with SEED; not part of `make test`.
 # Writes reports/mutation.json; its last line gives the kill rate. Survivors: docs/mutation-survivors.md.
 MUTATION_STAMP := $(VENV)/.mutation-installed
 $(MUTATION_STAMP): pyproject.toml $(STAMP)

@@ -30,10 +30,11 @@ def test_the_finding_a_below_should_mode_must_raise_is_not_a_kill() -> None:
     assert judge("below-should", 0, _summary(expected, ("u", "finding", ["Y"])), "", 1.0).outcome == "red"
 
 
-def test_a_reference_that_never_starts_is_not_viable_and_a_refused_preflight_is_red() -> None:
+def test_a_reference_that_never_starts_is_not_viable_and_a_refused_server_is_red() -> None:
     assert judge("clean", 10, {}, f"cstar: {DID_NOT_START}: boom", 1.0).outcome == "not-viable"
     assert judge("clean", 4, {}, "ImportError while loading conftest", 1.0).outcome == "not-viable"
-    assert judge("clean", 11, {}, "cstar: target refused the key (401)", 1.0).red == ["preflight"]
+    assert judge("clean", 11, {}, "cstar: target refused the key (401)", 1.0).red == ["preflight (exit 11)"]
+    assert judge("edge", 14, {}, "cstar: budget exhausted: answered 429 6 times", 1.0).outcome == "red"
 
 
 def test_triage_rows_are_found_again_by_file_operator_and_lines(tmp_path: Path) -> None:

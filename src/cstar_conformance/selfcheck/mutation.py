@@ -3,10 +3,14 @@
 cosmic-ray's operators make the mutants of the reference's request-handling code (:mod:`.mutation_catalog`);
 each sampled mutant is written into a private copy of the package and the conformance suite runs against a
 reference started from that copy, in a legal mode whose run executes the mutated line
-(:mod:`.mutation_coverage`, :mod:`.mutation_suite`). Outcomes:
+(:mod:`.mutation_coverage`, :mod:`.mutation_suite`). The suite runs in two stages: the quick one (the
+scenarios, profile smoke, stopping at the first red check, without the plugins they do not use) kills most
+mutants; a mutant it leaves green is run again by the whole gate as users run it (all suites, profile
+gate), so a survivor is green under the full suite. Outcomes:
 
-- killed: the suite went red (exit 1, a red check, or the preflight refused the started server);
-- survived: the suite stayed green; `equivalent` when docs/mutation-survivors.md says so, with why;
+- killed: the suite went red (exit 1, a red check, or the preflight refused the started server); `stage`
+  says which stage killed it;
+- survived: both stages stayed green; `equivalent` when docs/mutation-survivors.md says so, with why;
 - not-viable: the reference never became ready (or the run could not start); timeout: no verdict in time;
 - unreached: no mode's run executes the line (listed, not run, not in the rate).
 
@@ -14,7 +18,7 @@ Kill rate = killed / (run − equivalent − not viable). Results: reports/mutat
 reports/mutation-session.sqlite (cosmic-ray's own session format: `cr-report` reads it). The last line
 printed gives the kill rate.
 
-    python -m cstar_conformance.selfcheck.mutation [--n 300] [--seed 20261129] [--jobs 3] [--only ID ...]
+    python -m cstar_conformance.selfcheck.mutation [--n N] [--seed 20261129] [--jobs 3] [--only ID ...]
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from cstar_conformance.selfcheck.mutation_coverage import mode_for, mode_lines
 from cstar_conformance.selfcheck.mutation_suite import SUITES, SuiteOptions, imported_from, package_copy, run_suite
 
 TOOL = f"cosmic-ray {version('cosmic-ray')}"
-DEFAULT_N = 300
+DEFAULT_N = 150
 DEFAULT_SEED = 20261129
 OUTCOME = {"red": "killed", "green": "survived", "not-viable": "not-viable", "timeout": "timeout"}
 
@@ -56,9 +60,11 @@ class Result:
     mutated: str = ""
     red: list[str] | None = None  # the red checks that killed it (the first, with -x)
     detail: str = ""  # why not viable / timed out, or the triage's word on a survivor
+    stage: str = ""  # the last stage run: quick | full
 
 
-def run_mutant(mutant: Mutant, mode: str, options: SuiteOptions, base: Path) -> Result:
+def run_mutant(mutant: Mutant, mode: str, quick: SuiteOptions, full: SuiteOptions | None, base: Path) -> Result:
+    """The quick stage, then (when it stays green and `full` is given) the full stage, on one copy."""
     started = time.monotonic()
     with package_copy(base) as root:
         try:
@@ -66,9 +72,12 @@ def run_mutant(mutant: Mutant, mode: str, options: SuiteOptions, base: Path) -> 
         except (ValueError, SyntaxError) as exc:
             return Result(mutant.id, mutant.path, mutant.line, mutant.operator, mode, "not-viable",
                           round(time.monotonic() - started, 1), detail=f"{type(exc).__name__}: {exc}")
-        verdict = run_suite(mode, options, root)
+        stage, verdict = "quick", run_suite(mode, quick, root)
+        if verdict.outcome == "green" and full is not None:
+            stage, verdict = "full", run_suite(mode, full, root)
     return Result(mutant.id, mutant.path, mutant.line, mutant.operator, mode, OUTCOME[verdict.outcome],
-                  round(time.monotonic() - started, 1), original, mutated, verdict.red[:3] or None, verdict.detail)
+                  round(time.monotonic() - started, 1), original, mutated, verdict.red[:3] or None, verdict.detail,
+                  stage)
 
 
 def control(options: SuiteOptions, base: Path) -> str | None:
@@ -93,17 +102,18 @@ def select(mutants: list[Mutant], n: int, seed: int, only: list[str]) -> list[Mu
     return [m for i, m in enumerate(mutants) if i in chosen]
 
 
-def run_all(sample: list[Mutant], reachable: dict[str, str], options: SuiteOptions, jobs: int,
-            base: Path) -> list[Result]:
+def run_all(sample: list[Mutant], reachable: dict[str, str], quick: SuiteOptions, full: SuiteOptions | None,
+            jobs: int, base: Path) -> list[Result]:
     done, lock, started = [0], Lock(), time.monotonic()
 
     def one(mutant: Mutant) -> Result:
-        result = run_mutant(mutant, reachable[mutant.id], options, base)
+        result = run_mutant(mutant, reachable[mutant.id], quick, full, base)
         with lock:
             done[0] += 1
             elapsed = time.monotonic() - started
             print(f"[{done[0]:3d}/{len(sample)} {elapsed / 60:4.1f} min] {result.outcome:10} {result.id} "
-                  f"({result.mode}, {result.seconds:.0f} s) {(result.red or [''])[0][:80]}", flush=True)
+                  f"({result.mode}, {result.stage}, {result.seconds:.0f} s) {(result.red or [''])[0][:80]}",
+                  flush=True)
         return result
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -133,8 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=DEFAULT_N, help=f"mutants sampled (default {DEFAULT_N})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"sampling seed (default {DEFAULT_SEED})")
     parser.add_argument("--jobs", type=int, default=3, help="suite runs in parallel (default 3)")
-    parser.add_argument("--profile", default="gate", help="suite profile (default gate)")
-    parser.add_argument("--suite", choices=tuple(SUITES), default="all", help="all suites or the scenarios only")
+    parser.add_argument("--profile", default="smoke", help="the quick stage's profile (default smoke)")
+    parser.add_argument("--suite", choices=tuple(SUITES), default="scenarios",
+                        help="the quick stage's suites (default scenarios)")
+    parser.add_argument("--full-profile", default="gate", help="the full stage's profile (default gate)")
+    parser.add_argument("--full-suite", choices=tuple(SUITES), default="all",
+                        help="the full stage's suites (default all)")
+    parser.add_argument("--no-full", action="store_true",
+                        help="no full stage: a mutant the quick stage leaves green survives")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds a mutant's suite run may take")
     parser.add_argument("--only", action="append", default=[], help="run these mutant ids (or regexes) only")
     parser.add_argument("--triage", default=str(ROOT / "docs" / "mutation-survivors.md"))
@@ -149,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         last = json.loads(output.read_text())
         options.n, options.seed = last["n"], last["seed"]
         options.profile, options.suite = last["profile"], last["suite"]
+        full = last.get("full")
+        options.no_full = full is None
+        options.full_profile, options.full_suite = (full["profile"], full["suite"]) if full else (None, None)
         previous = {r["id"]: Result(**(r | {"outcome": "survived" if r["outcome"] == "equivalent" else r["outcome"]}))
                     for r in last["mutants"] if r["outcome"] != "unreached"}
     with package_copy(ROOT, prefix="cstar-mutation-base-") as base:  # the tree as it is now, for the whole run
@@ -158,12 +177,14 @@ def main(argv: list[str] | None = None) -> int:
 def run(options: argparse.Namespace, previous: dict[str, Result], base: Path) -> int:
     started = time.monotonic()
     output = Path(options.output)
-    suite = SuiteOptions(options.profile, options.suite, options.timeout)
+    quick = SuiteOptions(options.profile, options.suite, options.timeout, first_failure=True, lean=True)
+    full = None if options.no_full else SuiteOptions(options.full_profile, options.full_suite, options.timeout,
+                                                     first_failure=True)
     verdicts = triage.load(Path(options.triage))
     mutants, left_out = catalogue(reference=base / "src" / "cstar_conformance" / "reference")
     print(f"{TOOL}: {len(mutants)} mutants of {len(MUTATED_MODULES)} modules "
           f"({len(left_out)} unions in type annotations left out)", flush=True)
-    modes = mode_lines(suite, output.with_name("mutation-coverage.json"), options.jobs, base)
+    modes = mode_lines(full or quick, output.with_name("mutation-coverage.json"), options.jobs, base)
     reachable = {m.id: mode for m in mutants if (mode := mode_for(m.module, m.line, modes)) is not None}
     drawn = select(mutants, options.n, options.seed, options.only)
     sample = [m for m in drawn if m.id in reachable]
@@ -171,7 +192,7 @@ def run(options: argparse.Namespace, previous: dict[str, Result], base: Path) ->
     print(f"{len(reachable)} of {len(mutants)} on lines some mode executes; sampled {len(drawn)} (seed "
           f"{options.seed}): {len(sample)} to run with {options.jobs} jobs, {len(unreached)} on lines no mode "
           f"executes", flush=True)
-    problem = control(suite, base)
+    problem = control(quick, base)
     if problem:
         print(f"mutation: {problem}", file=sys.stderr)
         return 2
@@ -181,10 +202,10 @@ def run(options: argparse.Namespace, previous: dict[str, Result], base: Path) ->
             return r.outcome in ("killed", "not-viable") or verdict.startswith("equivalent")
         again = [m for m in sample if m.id not in previous or not settled(previous[m.id])]
         print(f"running again {len(again)} survivors (not triaged equivalent) and timeouts of the last run", flush=True)
-        fresh = {r.id: r for r in run_all(again, reachable, suite, options.jobs, base)}
+        fresh = {r.id: r for r in run_all(again, reachable, quick, full, options.jobs, base)}
         results = [fresh.get(m.id) or previous[m.id] for m in sample]
     else:
-        results = run_all(sample, reachable, suite, options.jobs, base)
+        results = run_all(sample, reachable, quick, full, options.jobs, base)
     for r in results:
         if r.outcome == "survived":
             r.detail = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or "untriaged"
@@ -206,6 +227,10 @@ def report(options: argparse.Namespace, mutants: list[Mutant], left_out: list[Mu
         "annotation_unions_left_out": len(left_out), "reachable": reachable, "sampled": len(drawn),
         "unreached": len(unreached), "run": len(results), "seed": options.seed, "n": options.n,
         "profile": options.profile, "suite": options.suite, "jobs": options.jobs,
+        "full": None if options.no_full else {"profile": options.full_profile, "suite": options.full_suite},
+        "killed_by_stage": {stage: sum(r.outcome == "killed" and r.stage == stage for r in results)
+                            for stage in ("quick", "full")},
+        "seconds_per_mutant": round(sum(r.seconds for r in results) / len(results), 1) if results else 0.0,
         **counts, "kill_rate": round(rate, 4), "seconds": round(wall, 1),
         "mutants": [asdict(r) for r in results]
         + [asdict(Result(m.id, m.path, m.line, m.operator, "", "unreached", 0.0)) for m in unreached],

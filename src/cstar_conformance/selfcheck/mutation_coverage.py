@@ -26,7 +26,7 @@ def fingerprint(options: SuiteOptions, root: Path = ROOT) -> str:
     """Changes with the library and reference, the suites, the spec and the suite options."""
     digest = hashlib.sha256(repr((options.profile, options.suite)).encode())
     library = [p for p in (root / "src").rglob("*.py") if "selfcheck" not in p.parts]
-    suites = [*(root / "suites").rglob("*.py"), root / "conftest.py", *(root / "openapi").glob("*.yaml")]
+    suites = [*(root / "suites").rglob("*.py"), *root.glob("conftest.py"), *(root / "openapi").glob("*.yaml")]
     files = sorted([*library, *suites])
     for path in files:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
@@ -66,6 +66,10 @@ def mode_lines(options: SuiteOptions, cache: Path, jobs: int, root: Path = ROOT,
         if log:
             print(f"coverage of mode {mode}: {verdict.outcome} in {verdict.seconds:.0f} s"
                   + (f" ({', '.join(verdict.red[:3])})" if verdict.red else ""), flush=True)
+    unfit = [f"{mode} ({verdict.outcome}: {', '.join(verdict.red[:3]) or verdict.detail})"
+             for mode, (_lines, verdict) in measured.items() if verdict.outcome != "green"]
+    if unfit:  # a mode red on the unmutated code would count every mutant run in it as killed
+        raise SystemExit(f"mutation: the unmutated reference is not green in mode {'; '.join(unfit)}")
     modes = {mode: lines for mode, (lines, _verdict) in measured.items()}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"key": key, "modes": modes}) + "\n")

@@ -2,7 +2,7 @@
 against the embedded reference started from a private copy of the package that holds the mutant.
 
 The copy is a small tree laid out like the repository (``src/cstar_conformance`` and ``suites`` copied,
-``conftest.py`` and ``pyproject.toml`` copied, ``openapi`` linked), the suite runs in it and its ``src``
+``pyproject.toml`` copied, ``openapi`` linked), the suite runs in it and its ``src``
 comes first on ``PYTHONPATH``: the pytest process and the reference server it starts both import the
 copy (the pytest process only uses the reference's start-up code, which is never mutated). Nothing in
 the working tree is touched, so mutants run in parallel.
@@ -27,14 +27,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cstar_conformance.exits import EXIT_BUDGET, EXIT_CREDENTIALS, EXIT_UNREACHABLE
 from cstar_conformance.selfcheck.mutants import GREEN_RUNS, RED, ROOT
 
 # The modes a mutant can be run against, cheapest first: the first one whose run reaches a line runs it.
 MODES = ("clean", "edge", "alt", "rate-limited", "below-should")
 SUITES = {"all": ("suites",), "scenarios": ("suites/scenarios",)}
-# Exit statuses of the gate (cstar_conformance.target) when the target cannot be used.
-EXIT_UNREACHABLE, EXIT_CREDENTIALS = 10, 11
+# The gate's statuses for a server that started but that it refuses to judge further: it fails the preflight
+# (answers no JSON API, refuses the key) or answers 429 without end. The gate does not pass it: a kill.
+REFUSED = {EXIT_UNREACHABLE: "preflight", EXIT_CREDENTIALS: "preflight", EXIT_BUDGET: "budget exhausted"}
 DID_NOT_START = "the embedded reference did not start"
+
+
+# pytest plugins installed in the environment that a suite run does not need: they only cost start-up time
+# (the scenarios never use Hypothesis or Schemathesis, whose imports alone take ~3 s of a ~5 s start).
+# The suite's own plugin, pytest-timeout and pytest-base-url stay.
+IDLE_PLUGINS = ("xdist", "xdist.looponfail", "pytest-split", "pytest_httpserver", "anyio", "platformdirs",
+                "allure_pytest")
+FUZZ_PLUGINS = ("schemathesis", "hypothesispytest")
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,13 @@ class SuiteOptions:
     suite: str = "all"  # a key of SUITES
     timeout: float = 300.0  # a run that takes longer is stopped: outcome `timeout`
     first_failure: bool = True  # -x: a killed mutant needs one red check, not all of them
+    lean: bool = False  # leave out the plugins the run does not need (IDLE_PLUGINS, and the fuzzer's for scenarios)
+
+    def plugin_args(self) -> list[str]:
+        if not self.lean:
+            return []
+        idle = IDLE_PLUGINS + (FUZZ_PLUGINS if self.suite == "scenarios" else ())
+        return [arg for name in idle for arg in ("-p", f"no:{name}")]
 
 
 @dataclass
@@ -67,8 +84,9 @@ def package_copy(source: Path = ROOT, prefix: str = "cstar-mutant-") -> Iterator
         skip = shutil.ignore_patterns("__pycache__", "*.pyc")
         shutil.copytree(source / "src" / "cstar_conformance", root / "src" / "cstar_conformance", ignore=skip)
         shutil.copytree(source / "suites", root / "suites", ignore=skip)
-        for name in ("conftest.py", "pyproject.toml"):
-            shutil.copy2(source / name, root / name)
+        for name in ("conftest.py", "pyproject.toml"):  # a root conftest.py only where the tree has one
+            if (source / name).exists():
+                shutil.copy2(source / name, root / name)
         (root / "openapi").symlink_to(ROOT / "openapi", target_is_directory=True)
         yield root
 
@@ -76,7 +94,7 @@ def package_copy(source: Path = ROOT, prefix: str = "cstar-mutant-") -> Iterator
 def suite_command(mode: str, options: SuiteOptions, reports: Path) -> list[str]:
     green = GREEN_RUNS[mode]
     return [sys.executable, "-m", "pytest", *SUITES[options.suite], "-q", "-p", "no:cacheprovider",
-            *(["-x"] if options.first_failure else []), "-o", f"cstar_reports_dir={reports}",
+            *(["-x"] if options.first_failure else []), *options.plugin_args(), "-o", f"cstar_reports_dir={reports}",
             "--profile", options.profile, "--reference-variant", green.variant, *green.args]
 
 
@@ -121,8 +139,8 @@ def _stop_group(process: subprocess.Popen[str]) -> None:
 
 def judge(mode: str, status: int, summary: dict[str, Any], output: str, seconds: float) -> Verdict:
     """green: exit 0 and no red check but the one finding the mode must raise; red: the gate fails the
-    server (exit 1 or a red check, or the preflight refuses a server that started); not-viable: the
-    reference never became ready, or the run could not start at all."""
+    server (exit 1 or a red check, or a server that started is refused by the preflight or answers 429 without
+    end); not-viable: the reference never became ready, or the run could not start at all."""
     tail = " | ".join(line.strip() for line in output.strip().splitlines()[-6:])[-400:]
     expected = GREEN_RUNS[mode].expected_finding
     red = [f"{c['test']} [{c['verdict']}]" for c in summary.get("checks", []) if c["verdict"] in RED
@@ -131,8 +149,8 @@ def judge(mode: str, status: int, summary: dict[str, Any], output: str, seconds:
         return Verdict("red" if status == 1 or red else "green", seconds, status, red)
     if DID_NOT_START in output:
         return Verdict("not-viable", seconds, status, detail=tail)
-    if status in (EXIT_UNREACHABLE, EXIT_CREDENTIALS):  # a server that started and fails the preflight
-        return Verdict("red", seconds, status, ["preflight"], detail=tail)
+    if status in REFUSED:
+        return Verdict("red", seconds, status, [f"{REFUSED[status]} (exit {status})"], detail=tail)
     return Verdict("not-viable", seconds, status, detail=tail)
 
 
