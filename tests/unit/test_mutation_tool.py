@@ -67,3 +67,15 @@ def test_catalogue_is_stable_leaves_out_annotation_unions_and_applies_to_a_copy(
         original, mutated = merge.apply(root / "src" / "cstar_conformance")
         assert " | " in original and " - " in mutated
         assert original in (Path(__file__).parents[2] / merge.path).read_text()
+
+
+def test_a_survivor_triaged_killed_in_another_mode_names_a_mode_the_line_reaches() -> None:
+    pytest.importorskip("cosmic_ray")
+    from cstar_conformance.selfcheck.mutation import KILLED_IN_MODE
+    from cstar_conformance.selfcheck.mutation_coverage import mode_for, modes_for
+
+    assert KILLED_IN_MODE.match("killed in mode `edge`: there nothing is delivered").group(1) == "edge"
+    assert KILLED_IN_MODE.match("equivalent (same behaviour): …") is None
+    lines = {"clean": {"paging.py": [3, 4]}, "edge": {"paging.py": [4, 5]}, "alt": {}}
+    assert modes_for("paging.py", 4, lines) == ["clean", "edge"] and mode_for("paging.py", 4, lines) == "clean"
+    assert modes_for("paging.py", 5, lines) == ["edge"] and mode_for("paging.py", 9, lines) is None

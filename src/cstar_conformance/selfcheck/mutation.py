@@ -38,7 +38,7 @@ from threading import Lock
 from cstar_conformance.selfcheck import mutation_triage as triage
 from cstar_conformance.selfcheck.mutants import ROOT
 from cstar_conformance.selfcheck.mutation_catalog import MUTATED_MODULES, NOT_MUTATED, Mutant, catalogue
-from cstar_conformance.selfcheck.mutation_coverage import mode_for, mode_lines
+from cstar_conformance.selfcheck.mutation_coverage import mode_lines, modes_for
 from cstar_conformance.selfcheck.mutation_suite import SUITES, SuiteOptions, imported_from, package_copy, run_suite
 
 TOOL = f"cosmic-ray {version('cosmic-ray')}"
@@ -102,12 +102,28 @@ def select(mutants: list[Mutant], n: int, seed: int, only: list[str]) -> list[Mu
     return [m for i, m in enumerate(mutants) if i in chosen]
 
 
-def run_all(sample: list[Mutant], reachable: dict[str, str], quick: SuiteOptions, full: SuiteOptions | None,
+def run_in_modes(mutant: Mutant, modes: list[str], quick: SuiteOptions, full: SuiteOptions | None,
+                 base: Path) -> Result:
+    """The mutant in each of `modes` in turn, until one kills it (or it does not run)."""
+    result = run_mutant(mutant, modes[0], quick, full, base)
+    for mode in modes[1:]:
+        if result.outcome != "survived":
+            break
+        again = run_mutant(mutant, mode, quick, full, base)
+        again.seconds = round(again.seconds + result.seconds, 1)
+        result = again
+    if result.outcome == "survived" and len(modes) > 1:
+        result.detail = f"green in modes {', '.join(modes)}"
+    return result
+
+
+def run_all(sample: list[Mutant], reachable: dict[str, list[str]], quick: SuiteOptions, full: SuiteOptions | None,
             jobs: int, base: Path) -> list[Result]:
+    """Each mutant of `sample` in its modes (`reachable`: id → the modes to try, in order)."""
     done, lock, started = [0], Lock(), time.monotonic()
 
     def one(mutant: Mutant) -> Result:
-        result = run_mutant(mutant, reachable[mutant.id], quick, full, base)
+        result = run_in_modes(mutant, reachable[mutant.id], quick, full, base)
         with lock:
             done[0] += 1
             elapsed = time.monotonic() - started
@@ -118,6 +134,31 @@ def run_all(sample: list[Mutant], reachable: dict[str, str], quick: SuiteOptions
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, sample))
+
+
+KILLED_IN_MODE = re.compile(r"killed in mode `?([a-z-]+)`?")
+
+
+def second_chance(results: list[Result], sample: list[Mutant], every_mode: dict[str, list[str]],
+                  verdicts: dict[triage.Key, str], quick: SuiteOptions, full: SuiteOptions | None, jobs: int,
+                  base: Path) -> list[Result]:
+    """Survivors the triage says another mode kills ("killed in mode `edge`: …") run in that mode, so the
+    claim is proven by every run (a mutant runs first in the cheapest mode only)."""
+    by_id = {m.id: m for m in sample}
+    wanted: dict[str, list[str]] = {}
+    for r in results:
+        verdict = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or ""
+        match = KILLED_IN_MODE.match(verdict)
+        if r.outcome == "survived" and match and match.group(1) in every_mode.get(r.id, []):
+            wanted[r.id] = [match.group(1)]
+    if not wanted:
+        return results
+    print(f"running {len(wanted)} survivors again in the mode their triage says kills them", flush=True)
+    fresh = {r.id: r for r in run_all([by_id[i] for i in wanted], wanted, quick, full, jobs, base)}
+    for r in results:
+        if r.id in fresh:
+            fresh[r.id].seconds = round(fresh[r.id].seconds + r.seconds, 1)
+    return [fresh.get(r.id, r) for r in results]
 
 
 def write_session(path: Path, mutants: list[Mutant], results: list[Result]) -> None:
@@ -185,7 +226,8 @@ def run(options: argparse.Namespace, previous: dict[str, Result], base: Path) ->
     print(f"{TOOL}: {len(mutants)} mutants of {len(MUTATED_MODULES)} modules "
           f"({len(left_out)} unions in type annotations left out)", flush=True)
     modes = mode_lines(full or quick, output.with_name("mutation-coverage.json"), options.jobs, base)
-    reachable = {m.id: mode for m in mutants if (mode := mode_for(m.module, m.line, modes)) is not None}
+    every_mode = {m.id: found for m in mutants if (found := modes_for(m.module, m.line, modes))}
+    reachable = {mutant_id: found[:1] for mutant_id, found in every_mode.items()}  # the cheapest mode first
     drawn = select(mutants, options.n, options.seed, options.only)
     sample = [m for m in drawn if m.id in reachable]
     unreached = [m for m in drawn if m.id not in reachable]
@@ -201,11 +243,13 @@ def run(options: argparse.Namespace, previous: dict[str, Result], base: Path) ->
             verdict = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or ""
             return r.outcome in ("killed", "not-viable") or verdict.startswith("equivalent")
         again = [m for m in sample if m.id not in previous or not settled(previous[m.id])]
-        print(f"running again {len(again)} survivors (not triaged equivalent) and timeouts of the last run", flush=True)
-        fresh = {r.id: r for r in run_all(again, reachable, quick, full, options.jobs, base)}
+        print(f"running again {len(again)} survivors (not triaged equivalent) and timeouts of the last run, in "
+              f"every mode that executes their line", flush=True)
+        fresh = {r.id: r for r in run_all(again, every_mode, quick, full, options.jobs, base)}
         results = [fresh.get(m.id) or previous[m.id] for m in sample]
     else:
         results = run_all(sample, reachable, quick, full, options.jobs, base)
+        results = second_chance(results, sample, every_mode, verdicts, quick, full, options.jobs, base)
     for r in results:
         if r.outcome == "survived":
             r.detail = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or "untriaged"

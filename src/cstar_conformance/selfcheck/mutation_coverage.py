@@ -76,9 +76,11 @@ def mode_lines(options: SuiteOptions, cache: Path, jobs: int, root: Path = ROOT,
     return modes
 
 
+def modes_for(module: str, line: int, modes: Lines) -> list[str]:
+    """The modes whose run executes `line` of `module`, cheapest first."""
+    return [mode for mode in MODES if line in set(modes.get(mode, {}).get(module, ()))]
+
+
 def mode_for(module: str, line: int, modes: Lines) -> str | None:
     """The first mode (cheapest first) whose run executes `line` of `module`, or None."""
-    for mode in MODES:
-        if line in set(modes.get(mode, {}).get(module, ())):
-            return mode
-    return None
+    return next(iter(modes_for(module, line, modes)), None)
