@@ -79,3 +79,12 @@ def test_a_survivor_triaged_killed_in_another_mode_names_a_mode_the_line_reaches
     lines = {"clean": {"paging.py": [3, 4]}, "edge": {"paging.py": [4, 5]}, "alt": {}}
     assert modes_for("paging.py", 4, lines) == ["clean", "edge"] and mode_for("paging.py", 4, lines) == "clean"
     assert modes_for("paging.py", 5, lines) == ["edge"] and mode_for("paging.py", 9, lines) is None
+
+
+def test_red_checks_are_confirmed_by_their_node_ids_and_a_refused_preflight_needs_none() -> None:
+    from cstar_conformance.selfcheck.mutation_suite import red_nodes
+
+    red = ["suites/scenarios/test_a.py::test_x[p] [failed]", "suites/contract/test_c.py::test_op[GET /c] [failed]",
+           "preflight (exit 10)", "suites/scenarios/test_a.py::test_x[p] [error]"]
+    assert red_nodes(red) == ("suites/scenarios/test_a.py::test_x[p]", "suites/contract/test_c.py")
+    assert red_nodes(["budget exhausted (exit 14)"]) == ()

@@ -6,7 +6,9 @@ reference started from that copy, in a legal mode whose run executes the mutated
 (:mod:`.mutation_coverage`, :mod:`.mutation_suite`). The suite runs in two stages: the quick one (the
 scenarios, profile smoke, stopping at the first red check, without the plugins they do not use) kills most
 mutants; a mutant it leaves green is run again by the whole gate as users run it (all suites, profile
-gate), so a survivor is green under the full suite. Outcomes:
+gate), so a survivor is green under the full suite. A red check is run once more alone before it counts:
+on a loaded machine a timing check can go red by itself, and a red that does not come back is not a kill.
+Outcomes:
 
 - killed: the suite went red (exit 1, a red check, or the preflight refused the started server); `stage`
   says which stage killed it;
@@ -39,7 +41,14 @@ from cstar_conformance.selfcheck import mutation_triage as triage
 from cstar_conformance.selfcheck.mutants import ROOT
 from cstar_conformance.selfcheck.mutation_catalog import MUTATED_MODULES, NOT_MUTATED, Mutant, catalogue
 from cstar_conformance.selfcheck.mutation_coverage import mode_lines, modes_for
-from cstar_conformance.selfcheck.mutation_suite import SUITES, SuiteOptions, imported_from, package_copy, run_suite
+from cstar_conformance.selfcheck.mutation_suite import (
+    SUITES,
+    SuiteOptions,
+    confirm,
+    imported_from,
+    package_copy,
+    run_suite,
+)
 
 TOOL = f"cosmic-ray {version('cosmic-ray')}"
 DEFAULT_N = 150
@@ -72,9 +81,11 @@ def run_mutant(mutant: Mutant, mode: str, quick: SuiteOptions, full: SuiteOption
         except (ValueError, SyntaxError) as exc:
             return Result(mutant.id, mutant.path, mutant.line, mutant.operator, mode, "not-viable",
                           round(time.monotonic() - started, 1), detail=f"{type(exc).__name__}: {exc}")
-        stage, verdict = "quick", run_suite(mode, quick, root)
+        stage, verdict = "quick", confirm(mode, quick, root, run_suite(mode, quick, root))
         if verdict.outcome == "green" and full is not None:
-            stage, verdict = "full", run_suite(mode, full, root)
+            unconfirmed = verdict.detail
+            stage, verdict = "full", confirm(mode, full, root, run_suite(mode, full, root))
+            verdict.detail = "; ".join(d for d in (unconfirmed, verdict.detail) if d)
     return Result(mutant.id, mutant.path, mutant.line, mutant.operator, mode, OUTCOME[verdict.outcome],
                   round(time.monotonic() - started, 1), original, mutated, verdict.red[:3] or None, verdict.detail,
                   stage)
@@ -252,7 +263,8 @@ def run(options: argparse.Namespace, previous: dict[str, Result], base: Path) ->
         results = second_chance(results, sample, every_mode, verdicts, quick, full, options.jobs, base)
     for r in results:
         if r.outcome == "survived":
-            r.detail = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or "untriaged"
+            verdict = triage.verdict_for(verdicts, r.file, r.operator, r.original, r.mutated) or "untriaged"
+            r.detail = " | ".join(d for d in (verdict, r.detail) if d)
             if r.detail.startswith("equivalent"):
                 r.outcome = "equivalent"
     report(options, mutants, left_out, len(reachable), drawn, unreached, results, time.monotonic() - started)
