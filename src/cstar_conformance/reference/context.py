@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -42,28 +43,31 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-def _check_json(value: Any, depth: int = 0) -> None:
+def _check_json(value: Any, depth: int = 0, unicode: bool = True) -> None:
     """No nesting deeper than MAX_JSON_DEPTH, no lone surrogates (they cannot be stored as UTF-8)."""
     if depth > MAX_JSON_DEPTH:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, str):
-        value.encode("utf-8")
+        if unicode:
+            value.encode("utf-8")
     elif isinstance(value, list):
         for item in value:
-            _check_json(item, depth + 1)
+            _check_json(item, depth + 1, unicode)
     elif isinstance(value, dict):
         for key, item in value.items():
-            key.encode("utf-8")
-            _check_json(item, depth + 1)
+            if unicode:
+                key.encode("utf-8")
+            _check_json(item, depth + 1, unicode)
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, check_unicode: bool = True) -> Any:
     """Strict JSON: UTF-8, no NaN/Infinity, no numbers out of range, bounded depth. Any problem is a
-    JSONDecodeError, which FastAPI turns into a validation error (never a 500)."""
+    JSONDecodeError, which FastAPI turns into a validation error (never a 500). `check_unicode` False plays
+    the lone-surrogate-500 fault (an escaped lone surrogate gets through)."""
     try:
         text = raw.decode("utf-8")
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-        _check_json(value)
+        _check_json(value, unicode=check_unicode)
     except json.JSONDecodeError:
         raise
     except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
@@ -73,6 +77,8 @@ def parse_json(raw: bytes) -> Any:
 
 
 class StrictJsonRequest(Request):
+    check_unicode = True
+
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
             length = self.headers.get("content-length", "")
@@ -89,7 +95,7 @@ class StrictJsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = parse_json(await self.body())
+            self._json = parse_json(await self.body(), self.check_unicode)
         return self._json
 
 
@@ -103,6 +109,18 @@ class Unit:
 
     def publish(self, team_id: str, event_type: str, customer: dict[str, Any]) -> None:
         self.events.append(Event(team_id, event_type, self._render.event(team_id, event_type, customer)))
+
+
+async def _body_faults(faults: FaultSet, request: StrictJsonRequest) -> None:
+    """Where a hand-written body reader goes wrong (only under its faults)."""
+    if faults.on("malformed-json-500"):
+        json.loads(await request.body())  # the bug: parsed by hand, errors unhandled
+    if faults.on("no-content-type-500"):
+        request.headers["content-type"]  # noqa: B018 - the bug: KeyError without the header
+    content_type = request.headers.get("content-type")
+    if faults.on("charset-content-type-refused") and content_type not in (None, "application/json"):
+        if content_type.split(";")[0].strip().lower() == "application/json":  # the bug: compared as a whole
+            raise HTTPException(415, "Content-Type must be application/json")
 
 
 @dataclass
@@ -120,6 +138,8 @@ class Reference:
     dispatcher: Dispatcher
     temp_path: str | None = None
     stale_cache: dict[str, dict[str, Any]] = field(default_factory=dict)  # get-stale-cache only
+    list_cache: dict[str, tuple[float, Response]] = field(default_factory=dict)  # list-cache-stale only
+    create_index: dict[str, tuple[str, str]] = field(default_factory=dict)  # search-index-stale-on-update only
     closed: bool = False
 
     @classmethod
@@ -171,8 +191,11 @@ class Reference:
 
                 async def strict_handler(request: Request) -> Response:
                     strict = StrictJsonRequest(request.scope, request.receive)
-                    if faults.on("malformed-json-500") and request.method in ("POST", "PATCH"):
-                        json.loads(await strict.body())  # the bug: parsed by hand, errors unhandled
+                    strict.check_unicode = not faults.on("lone-surrogate-500")
+                    if request.method in ("POST", "PATCH"):
+                        await _body_faults(faults, strict)
+                    if faults.on("search-invalid-utf8-500"):  # the bug: percent-escapes decoded as strict UTF-8
+                        parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), errors="strict")
                     return await handler(strict)
 
                 return strict_handler
