@@ -1,23 +1,23 @@
-"""The suite's one HTTP client: keep-alive, bearer auth, 429 back-off, request counting and an
-exchange log (with secrets masked) that reports attach as evidence."""
+"""The suite's one HTTP client: keep-alive, bearer auth, and an exchange log (with secrets masked) that
+reports attach as evidence; counting, budget and 429 waits go through the run's Traffic."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from cstar_conformance.traffic import RequestStats, Throttle, Traffic, retry_hint
+
+__all__ = ["ApiClient", "Exchange", "Masker", "RequestStats", "Throttle", "exchange_of", "operation_of"]
+
 MASK = "***"
-MAX_RETRY_AFTER = 30.0  # never wait longer than this for one 429
-MAX_429_RETRIES = 3
 
 
 @dataclass
@@ -96,49 +96,6 @@ class Masker:
         return masked
 
 
-@dataclass
-class RequestStats:
-    """Counts every request the suite sends, by family, plus 429s seen. Thread-safe."""
-
-    total: int = 0
-    rate_limited: int = 0
-    by_family: Counter[str] = field(default_factory=Counter)
-    by_operation: Counter[str] = field(default_factory=Counter)
-    retry_hints: list[float | None] = field(default_factory=list)  # per 429: the wait it asked for, or None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def count(self, family: str, status: int | None, operation: str = "other") -> None:
-        with self._lock:
-            self.total += 1
-            self.by_family[family] += 1
-            self.by_operation[operation] += 1
-            if status == 429:
-                self.rate_limited += 1
-
-    def note_429(self, hint: float | None) -> None:
-        with self._lock:
-            self.retry_hints.append(hint)
-
-
-class Throttle:
-    """At most `rps` requests per second across the process (0 = unlimited)."""
-
-    def __init__(self, rps: float = 0.0) -> None:
-        self.interval = 1.0 / rps if rps > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self.interval
-        if delay > 0:
-            time.sleep(delay)
-
-
 _ID_PARAMS = {"customers": "{customerId}", "tickets": "{ticketId}", "webhooks": "{webhookId}"}
 
 
@@ -159,28 +116,6 @@ def _text(content: bytes | None, limit: int = 20_000) -> str | None:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
 
 
-def retry_hint(response: httpx.Response) -> float | None:
-    """The wait a 429 asks for: the Retry-After header (seconds), else error.retryAfter, else None."""
-    candidates: list[Any] = [response.headers.get("retry-after")]
-    try:
-        candidates.append(response.json().get("error", {}).get("retryAfter"))
-    except (ValueError, AttributeError):
-        pass
-    for value in candidates:
-        try:
-            if value is not None:
-                return max(0.0, float(value))
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-def retry_after_seconds(response: httpx.Response) -> float:
-    """How long to wait before retrying a 429: its hint, bounded; 1 s when it gives none."""
-    hint = retry_hint(response)
-    return 1.0 if hint is None else min(hint, MAX_RETRY_AFTER)
-
-
 class ApiClient:
     """A team-scoped client: `api.get("/customers")` is GET {base}/teams/{team}/customers."""
 
@@ -190,9 +125,8 @@ class ApiClient:
         team_id: str,
         api_key: str | None,
         *,
-        stats: RequestStats | None = None,
+        traffic: Traffic | None = None,
         masker: Masker | None = None,
-        throttle: Throttle | None = None,
         on_exchange: Callable[[Exchange], None] | None = None,
         family: Callable[[], str] | None = None,
         timeout: float = 15.0,
@@ -200,12 +134,15 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.team_id = team_id
         self.api_key = api_key
-        self.stats = stats or RequestStats()
+        self.traffic = traffic or Traffic()
         self.masker = masker or Masker([api_key] if api_key else [])
-        self.throttle = throttle or Throttle()
         self.on_exchange = on_exchange
         self.family = family or (lambda: "other")
         self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=20))
+
+    @property
+    def stats(self) -> RequestStats:
+        return self.traffic.stats
 
     def close(self) -> None:
         self._http.close()
@@ -236,26 +173,19 @@ class ApiClient:
             all_headers.setdefault("Content-Type", "application/json")
         request = self._http.build_request(method, self.url(path), content=content, params=params,
                                            headers=all_headers)
-        for attempt in range(MAX_429_RETRIES + 1):
-            self.throttle.wait()
+
+        def attempt() -> httpx.Response:
             started = time.monotonic()
-            try:
-                response = self._http.send(request)
-            except httpx.TransportError:
-                self.stats.count(self.family(), None, operation_of(request))
-                raise
+            response = self._http.send(request)
             response.read()
             self._record(request, response, time.monotonic() - started)
-            if response.status_code != 429:
-                return response
-            self.stats.note_429(retry_hint(response))
-            if attempt == MAX_429_RETRIES:
-                return response
-            time.sleep(retry_after_seconds(response))
-        raise AssertionError("unreachable")
+            return response
+
+        return self.traffic.send(attempt, family=self.family(), operation=operation_of(request),
+                                 status=lambda r: r.status_code,
+                                 hint=lambda r: retry_hint(r.headers, r.json))
 
     def _record(self, request: httpx.Request, response: httpx.Response, seconds: float) -> None:
-        self.stats.count(self.family(), response.status_code, operation_of(request))
         if self.on_exchange is None:
             return
         self.on_exchange(Exchange(

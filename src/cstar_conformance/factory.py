@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from cstar_conformance.client import ApiClient
+from cstar_conformance.traffic import BudgetExhausted
 
 MARKER = "cstconf"  # every run id starts with it; the sweep only ever touches this marker
 EMAIL_DOMAIN = "conformance.example"
@@ -108,6 +109,11 @@ class DataFactory:
         self.track_response("webhook", response, client)
         return response
 
+    def pending(self) -> int:
+        """How many records the cleanup will have to delete (the budget keeps that many requests back)."""
+        with self._lock:
+            return len(self._created)
+
     def forget(self, kind: str, record_id: str) -> None:
         with self._lock:
             self._created = [c for c in self._created if not (c.kind == kind and c.id == record_id)]
@@ -125,20 +131,25 @@ class DataFactory:
             except httpx.HTTPError as exc:
                 leftovers.append(f"{item.kind} {item.id}: {exc}")
                 continue
+            except BudgetExhausted as exc:
+                leftovers.append(f"{item.kind} {item.id}: {exc}")
+                continue
             if status not in (200, 202, 204, 404):
                 leftovers.append(f"{item.kind} {item.id}: DELETE answered {status}")
         return leftovers
 
 
 def find_run_customers(api: ApiClient, marker: str, max_pages: int = 20) -> list[dict[str, Any]]:
-    """Customers of the team whose email contains `marker` (uses the contract's search)."""
+    """Customers of the team whose email contains `marker`, in any letter case (uses the contract's
+    search; a target may hand an address back in another case than it was given)."""
+    marker = marker.lower()
     found: list[dict[str, Any]] = []
     for page in range(1, max_pages + 1):
         response = api.get("/customers", params={"search": marker, "page": page, "pageSize": 100})
         if response.status_code != 200:
             break
         body = response.json()
-        found += [c for c in body.get("data", []) if marker in str(c.get("email", ""))]
+        found += [c for c in body.get("data", []) if marker in str(c.get("email", "")).lower()]
         if not body.get("pagination", {}).get("hasMore"):
             break
     return found
@@ -171,7 +182,7 @@ def _sweep_stale(api: ApiClient, older_than: timedelta) -> int:
     response = api.get("/webhooks", params={"pageSize": 100})
     if response.status_code == 200:
         for hook in response.json().get("data", []):
-            if MARKER in str(hook.get("url", "")) and stale(hook):
+            if MARKER in str(hook.get("url", "")).lower() and stale(hook):
                 if api.delete(f"/webhooks/{hook['id']}").status_code in (200, 204, 404):
                     removed += 1
     return removed
@@ -184,7 +195,7 @@ def _run_records(api: ApiClient, run_id: str) -> list[tuple[str, str, str]]:
     response = api.get("/webhooks", params={"pageSize": 100})
     if response.status_code == 200:
         found += [("webhook", str(h.get("id")), f"webhook {h.get('id')} → {h.get('url')}")
-                  for h in response.json().get("data", []) if run_id in str(h.get("url", ""))]
+                  for h in response.json().get("data", []) if run_id.lower() in str(h.get("url", "")).lower()]
     return found
 
 

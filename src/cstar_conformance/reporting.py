@@ -1,25 +1,29 @@
-"""Verdicts and reports: per-check results graded by level, the terminal summary,
-reports/summary.json, and Allure labels and exchange attachments."""
+"""Per-check verdicts, the terminal verdict, and the Allure side of the reports: labels, exchange
+attachments, environment, categories, and the run's own verdict when it is not a plain pass."""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from cstar_conformance import summary
 from cstar_conformance.client import Exchange
+from cstar_conformance.exits import MEANING
 from cstar_conformance.levels import Grade
 
 if TYPE_CHECKING:
     from cstar_conformance.session import Session
 
 FINDING_PREFIX = "SHOULD finding"
+BLOCKED = re.compile(r"^blocked by ([A-Z][A-Z0-9-]*[A-Z0-9])\b")  # a skip reason the suites give
+NOT_RUN = "not run"  # the check the budget stopped, and any after it
 _SEVERITY = {"MUST": "critical", "SHOULD": "normal", "MAY": "minor"}
 
 try:  # allure-pytest is a dependency, but keep the library importable without it
@@ -59,18 +63,11 @@ def label_test(grade: Grade) -> None:
         allure.dynamic.tag(rule_id)
 
 
-def _props(report: pytest.TestReport) -> dict[str, Any]:
-    return dict(report.user_properties)
-
-
 def collect(state: Session, report: pytest.TestReport) -> None:
     """Turn reports into one verdict per check (call phase, or a setup that did not pass); each
     phase's requests are added to its check."""
-    props = _props(report)
+    props = dict(report.user_properties)
     requests = int(props.get("requests", 0) or 0)
-    if getattr(report, "node", None) is not None:  # from an xdist worker
-        state.remote_requests += requests
-        state.remote_rate_limited += int(props.get("rate_limited", 0) or 0)
     pending = state.pending_requests
     own = requests - int(props.get("housekeeping", 0) or 0)
     pending[report.nodeid] = pending.get(report.nodeid, 0) + own
@@ -84,26 +81,19 @@ def collect(state: Session, report: pytest.TestReport) -> None:
     elif report.when == "setup" and report.passed:
         return
     wasxfail = getattr(report, "wasxfail", "") or ""
+    message = ""
     if report.passed:
         verdict = "passed"
     elif wasxfail.startswith(FINDING_PREFIX):
-        verdict = "finding"
+        verdict, message = "finding", wasxfail
     elif report.skipped:
-        verdict = "skipped"
-    elif report.when == "call":
-        verdict = "failed"
-    else:
-        verdict = "error"
-    if verdict == "finding":
-        message = wasxfail
-    elif verdict == "skipped":
         message = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         message = message.removeprefix("Skipped: ")
-    elif verdict in ("failed", "error"):
-        message = short_message(report)
+        verdict = NOT_RUN if props.get("stopped") else "blocked" if BLOCKED.match(message) else "skipped"
     else:
-        message = ""
-    state.results.append({
+        verdict = "failed" if report.when == "call" else "error"
+        message = short_message(report)
+    row = {
         "test": report.nodeid,
         "rules": [r for r in str(props.get("rules", "")).split(",") if r],
         "level": props.get("level") or None,
@@ -111,36 +101,40 @@ def collect(state: Session, report: pytest.TestReport) -> None:
         "message": message,
         "requests": pending.pop(report.nodeid, 0) if report.when != "teardown" else 0,
         "seconds": float(props.get("seconds", 0) or 0),
-    })
+    }
+    if verdict == "blocked":
+        row["blocked_by"] = BLOCKED.match(message).group(1)  # type: ignore[union-attr]
+    state.results.append(row)
 
 
-def totals(state: Session) -> dict[str, Any]:
-    by_level: dict[str, Counter[str]] = {}
-    for result in state.results:
-        by_level.setdefault(result["level"] or "none", Counter())[result["verdict"]] += 1
-    return {level: dict(counter) for level, counter in sorted(by_level.items())}
+def of_verdict(state: Session, *verdicts: str) -> list[dict[str, Any]]:
+    return [r for r in state.results if r["verdict"] in verdicts]
 
 
-def request_total(state: Session) -> int:
-    return state.stats.total + state.remote_requests
+def requests_of(state: Session) -> dict[str, Any]:
+    """The run's requests: this process's and, under xdist, its workers'."""
+    own, workers = state.stats.as_dict(), state.workers_stats.as_dict()
+    by_family: Counter[str] = Counter(own["by_family"]) + Counter(workers["by_family"])
+    by_operation: Counter[str] = Counter(own["by_operation"]) + Counter(workers["by_operation"])
+    limited: Counter[str] = Counter(own["rate_limited_by_family"]) + Counter(workers["rate_limited_by_family"])
+    budget = state.traffic.budget
+    return {"total": own["total"] + workers["total"], "rate_limited": own["rate_limited"] + workers["rate_limited"],
+            "rate_limited_by_family": dict(limited.most_common()),
+            "max_requests": budget.max_requests, "seconds_waiting_429": round(budget.waited, 1),
+            "by_family": dict(by_family.most_common()), "by_operation": dict(by_operation.most_common())}
 
 
-def must_failures(state: Session) -> list[dict[str, Any]]:
-    return [r for r in state.results if r["verdict"] in ("failed", "error")]
+_COLOURS = {summary.PASS: {"green": True}, summary.FAIL: {"red": True}, summary.INCOMPLETE: {"yellow": True},
+            summary.ERROR: {"red": True}}
 
 
-def findings(state: Session) -> list[dict[str, Any]]:
-    return [r for r in state.results if r["verdict"] == "finding"]
-
-
-def skipped(state: Session) -> list[dict[str, Any]]:
-    return [r for r in state.results if r["verdict"] == "skipped"]
-
-
-def terminal_summary(tr: Any, state: Session, config: pytest.Config) -> None:
-    fails, finds, skips = must_failures(state), findings(state), skipped(state)
-    seconds = time.monotonic() - state.started
+def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus: int) -> None:
+    verdict, _, reason = summary.verdict_of(state, exitstatus)
+    fails, finds = of_verdict(state, "failed", "error"), of_verdict(state, "finding")
+    blocked, skips, not_run = of_verdict(state, "blocked"), of_verdict(state, "skipped"), of_verdict(state, NOT_RUN)
+    requests = requests_of(state)
     tr.section("cStar conformance verdict")
+    tr.write_line(f"VERDICT: {verdict.upper()} — {reason}", bold=True, **_COLOURS[verdict])
     tr.write_line(f"target: {state.target.description}   run: {state.run_id}   profile: {state.profile}   "
                   f"seed: {state.seed}")
     label = "MUST failed" if not state.strict else "failed (strict)"
@@ -151,54 +145,38 @@ def terminal_summary(tr: Any, state: Session, config: pytest.Config) -> None:
     for r in finds:
         tr.write_line(f"  ! [{', '.join(r['rules'])}] {r['test']}: {r['message'].split(': ', 1)[-1]}",
                       yellow=True)
-    reasons = Counter(r["message"] for r in skips)
-    tr.write_line(f"skipped: {len(skips)}")
-    for reason, count in reasons.most_common():
-        tr.write_line(f"  - {count} × {reason}")
-    passed = sum(1 for r in state.results if r["verdict"] == "passed")
-    tr.write_line(f"passed: {passed}   requests: {request_total(state)} "
-                  f"(429 seen: {state.stats.rate_limited + state.remote_rate_limited})   "
-                  f"seconds: {seconds:.1f}")
-    if state.stats.by_family:
-        families = ", ".join(f"{name} {count}" for name, count in state.stats.by_family.most_common())
+    for title, rows in (("blocked by another rule's failure", blocked), ("skipped", skips)):
+        if rows or title == "skipped":
+            tr.write_line(f"{title}: {len(rows)}")
+            for reason_text, count in Counter(r["message"] for r in rows).most_common(8):
+                tr.write_line(f"  - {count} × {reason_text}")
+    never = max(0, state.collected - len(state.results)) + len(not_run)
+    if never:
+        tr.write_line(f"{NOT_RUN}: {never} (the run stopped before them)", yellow=True)
+    passed = len(of_verdict(state, "passed"))
+    tr.write_line(f"passed: {passed}   requests: {requests['total']} of at most {requests['max_requests']} "
+                  f"(429 seen: {requests['rate_limited']})   seconds: {time.monotonic() - state.started:.1f}")
+    if requests["by_family"]:
+        families = ", ".join(f"{name} {count}" for name, count in requests["by_family"].items())
         tr.write_line(f"requests by family: {families}")
-    html = Path(config.invocation_params.dir) / config.getini("cstar_reports_dir") / "html" / "index.html"
-    tr.write_line(f"reports: {html.parent.parent}/ (junit.xml, allure-results/, summary.json); "
-                  f"HTML: {'make report → ' if not html.exists() else ''}{html}")
+    meaning = "checks could not be collected" if state.collection_errors else MEANING.get(exitstatus, "see pytest")
+    tr.write_line(f"exit status {exitstatus} ({meaning}); reports: {state.reports_dir}/ "
+                  f"(summary.json, junit.xml, allure-results/; HTML: make report)")
 
 
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def spec_identity(path: Path) -> tuple[str, str]:
-    """The contract's info.version and the first 12 hex digits of its SHA-256."""
-    import hashlib
-
-    import yaml
-
-    raw = path.read_bytes()
-    version = str((yaml.safe_load(raw) or {}).get("info", {}).get("version", "?"))
-    return version, hashlib.sha256(raw).hexdigest()[:12]
-
-
-def write_environment(state: Session, allure_dir: Path) -> None:
-    """Allure's environment panel: target, spec version and hash, suite version, commit, seed."""
+def write_environment(state: Session, allure_dir: Path, verdict: str, reason: str) -> None:
+    """Allure's environment panel (target, spec, suite version, commit, seed, verdict) and categories."""
     from importlib.metadata import version
 
-    spec_version, spec_hash = spec_identity(state.spec_path)
+    spec_version, spec_hash = summary.spec_identity(state.spec_path)
     rows = {
+        "Verdict": f"{verdict.upper()} — {reason}",
         "Target": state.target.description,
         "Base URL": state.target.base_url,
         "Spec version": spec_version,
         "Spec SHA-256": spec_hash,
         "Suite version": version("cstar-conformance"),
-        "Git commit": _git_commit() or "unknown",
+        "Git commit": summary.git_commit() or "unknown",
         "Hypothesis seed": str(state.seed),
         "Profile": state.profile,
         "Run id": state.run_id,
@@ -207,36 +185,34 @@ def write_environment(state: Session, allure_dir: Path) -> None:
     allure_dir.mkdir(parents=True, exist_ok=True)
     text = "".join(f"{key.replace(' ', '.')}={state.masker(value)}\n" for key, value in rows.items())
     (allure_dir / "environment.properties").write_text(text)
-    # The Categories tab keeps MUST failures, SHOULD findings and plain skips apart.
+    write_categories(allure_dir)
+
+
+def write_categories(allure_dir: Path) -> None:
+    """The Categories tab keeps MUST failures, SHOULD findings, blocked checks and plain skips apart."""
     categories = [
+        {"name": "Run verdict: not a complete run", "matchedStatuses": ["broken"], "messageRegex": "^RUN .*"},
         {"name": "MUST failures", "matchedStatuses": ["failed", "broken"]},
         {"name": "SHOULD findings (warnings)", "matchedStatuses": ["skipped"], "messageRegex": f".*{FINDING_PREFIX}.*"},
+        {"name": "Blocked by another rule's failure", "matchedStatuses": ["skipped"],
+         "messageRegex": "(?s).*blocked by [A-Z][A-Z0-9-]*.*"},
+        {"name": "Not run: the run stopped first", "matchedStatuses": ["skipped"],
+         "messageRegex": f"(?s).*{NOT_RUN}.*"},
         {"name": "Skipped: not observable or not applicable here", "matchedStatuses": ["skipped"]},
     ]
+    allure_dir.mkdir(parents=True, exist_ok=True)
     (allure_dir / "categories.json").write_text(json.dumps(categories, indent=2))
 
 
-def write_summary(state: Session, path: Path, exitstatus: int) -> None:
-    """reports/summary.json: one entry per check, totals by level, requests, target, seed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    by_family: Counter[str] = Counter(state.stats.by_family)
-    summary = {
-        "target": state.target.description,
-        "base_url": state.masker(state.target.base_url),
-        "run_id": state.run_id,
-        "profile": state.profile,
-        "seed": state.seed,
-        "strict": state.strict,
-        "exit_status": int(exitstatus),
-        "seconds": round(time.monotonic() - state.started, 2),
-        "requests": {"total": request_total(state), "rate_limited": state.stats.rate_limited
-                     + state.remote_rate_limited, "by_family": dict(by_family),
-                     "by_operation": dict(state.stats.by_operation.most_common())},
-        "totals": totals(state),
-        "must_failures": len(must_failures(state)),
-        "should_findings": len(findings(state)),
-        "git_commit": _git_commit(),
-        "spec": dict(zip(("version", "sha256"), spec_identity(state.spec_path), strict=True)),
-        "checks": state.results,
+def write_run_verdict(allure_dir: Path, verdict: str, reason: str) -> None:
+    """A run that is not a complete pass or fail shows that first in the HTML report, as a result of its own."""
+    now = int(time.time() * 1000)
+    result = {
+        "uuid": str(uuid.uuid4()), "historyId": "cstar-run-verdict", "testCaseId": "cstar-run-verdict",
+        "name": f"cStar run verdict: {verdict.upper()}", "fullName": "cstar.run.verdict",
+        "status": "broken", "stage": "finished", "start": now, "stop": now,
+        "statusDetails": {"message": f"RUN {verdict.upper()}: {reason}"},
+        "labels": [{"name": "suite", "value": "cStar run"}, {"name": "severity", "value": "blocker"}],
     }
-    path.write_text(state.masker(json.dumps(summary, indent=2)) + "\n")
+    allure_dir.mkdir(parents=True, exist_ok=True)
+    (allure_dir / f"{result['uuid']}-result.json").write_text(json.dumps(result, indent=2))

@@ -1,4 +1,4 @@
-"""The state of one conformance run: target, run id, request stats, secrets to mask, findings.
+"""The state of one conformance run: target, run id, request traffic, secrets to mask, findings.
 
 One Session exists per pytest process; `current()` gives it to code that runs at import time
 (the Schemathesis module builds its tests from the spec and the target's team id).
@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cstar_conformance.client import ApiClient, Exchange, Masker, RequestStats, Throttle, exchange_of
+from cstar_conformance.client import ApiClient, Exchange, Masker, exchange_of
+from cstar_conformance.interrupts import Interrupts
 from cstar_conformance.target import EmbeddedReference, Target
+from cstar_conformance.traffic import RequestStats, Traffic
 
 FAMILY: contextvars.ContextVar[str] = contextvars.ContextVar("family", default="setup")
 
@@ -30,37 +32,45 @@ class Session:
     allow_production: bool = False
     sweep_minutes: float = 10.0
     spec_path: Path = field(default_factory=lambda: Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml")
-    stats: RequestStats = field(default_factory=RequestStats)
+    traffic: Traffic = field(default_factory=Traffic)
     masker: Masker = field(default_factory=Masker)
-    throttle: Throttle = field(default_factory=Throttle)
     embedded: EmbeddedReference | None = None
     started: float = field(default_factory=time.monotonic)
     results: list[dict[str, Any]] = field(default_factory=list)  # one verdict per check (reporting)
     in_test: bool = False
     created: list[tuple[str, str]] = field(default_factory=list)  # made outside the factory (kind, id)
     pending_requests: dict[str, int] = field(default_factory=dict)  # per test, until its verdict is recorded
-    remote_requests: int = 0  # requests counted by xdist workers
-    remote_rate_limited: int = 0
     evidence: Callable[[Exchange], None] | None = None  # attaches an exchange to the running test's report
+    collected: int = 0  # checks pytest collected (the controller's count under xdist)
+    stopped: str | None = None  # why the run ended before its last check (interrupt, budget), if it did
+    collection_errors: int = 0
+    reports_dir: Path = Path("reports")
+    exit_status: int | None = None  # the status the run ends with, once decided
+    interrupts: Interrupts | None = None  # the controller's signal handling (None on xdist workers)
+    workers_stats: RequestStats = field(default_factory=RequestStats)  # counted by xdist workers
 
     def __post_init__(self) -> None:
         for secret in self.target.secrets():
             self.masker.add(secret)
 
-    def record(self, response: Any, family: str, operation: str) -> None:
-        """Count and report a response that another transport (Schemathesis) obtained."""
-        self.stats.count(family, response.status_code, operation)
+    @property
+    def stats(self) -> RequestStats:
+        """This process's requests (on an xdist worker: the worker's own)."""
+        return self.traffic.stats
+
+    def evidence_of(self, response: Any) -> None:
+        """Attach a response another transport (Schemathesis) obtained to the running test's report."""
         self._on_exchange(exchange_of(response, self.masker))
 
     def _on_exchange(self, exchange: Exchange) -> None:
         if self.in_test and self.evidence is not None:  # a test or its fixtures are running
             self.evidence(exchange)
 
-    def client(self, api_key: str | None, team_id: str | None = None) -> ApiClient:
+    def client(self, api_key: str | None, team_id: str | None = None, timeout: float = 15.0) -> ApiClient:
         return ApiClient(
             self.target.base_url, team_id or self.target.team.id, api_key,
-            stats=self.stats, masker=self.masker, throttle=self.throttle,
-            on_exchange=self._on_exchange, family=FAMILY.get,
+            traffic=self.traffic, masker=self.masker, on_exchange=self._on_exchange, family=FAMILY.get,
+            timeout=timeout,
         )
 
 

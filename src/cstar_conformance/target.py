@@ -1,4 +1,4 @@
-"""Target selection: which API the suite talks to, and the preflight that proves it can.
+"""Target selection: which API the suite talks to, and the production guard.
 
 A target is either a base URL given by the user (staging, a local build) or the embedded
 reference implementation, started as a subprocess on 127.0.0.1 with a fresh database.
@@ -6,30 +6,30 @@ reference implementation, started as a subprocess on 127.0.0.1 with a fresh data
 
 from __future__ import annotations
 
-import re
 import socket
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
+from cstar_conformance.exits import (
+    EXIT_CREDENTIALS,
+    EXIT_PRODUCTION,
+    EXIT_SPEC,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    StopRun,
+)
 
-from cstar_conformance.reference.process import ReferenceStartError, RunningReference, start_reference
+if TYPE_CHECKING:
+    from cstar_conformance.reference.process import RunningReference
 
-# Distinct exit statuses (documented in the README); pytest's own are 0-5.
-EXIT_USAGE = 4  # pytest's USAGE_ERROR: a missing or malformed option
-EXIT_UNREACHABLE = 10  # the target does not answer
-EXIT_CREDENTIALS = 11  # the key is refused or the team is not accessible
-EXIT_SPEC = 12  # the OpenAPI contract file is missing or invalid
-EXIT_PRODUCTION = 13  # a production target without --allow-production
+__all__ = ["EXIT_CREDENTIALS", "EXIT_PRODUCTION", "EXIT_SPEC", "EXIT_UNREACHABLE", "EXIT_USAGE",
+           "EmbeddedReference", "PreflightError", "Target", "Team", "check_production", "free_port"]
 
+PreflightError = StopRun  # the name the project's tests and older code use
 
-class PreflightError(Exception):
-    """A reason the run cannot start, with the exit status that names it."""
-
-    def __init__(self, message: str, exit_status: int) -> None:
-        super().__init__(message)
-        self.exit_status = exit_status
+PRODUCTION_DOMAIN = "cstar.help"
+LIVE_KEY_PREFIXES = ("sk_live_", "pk_live_", "rk_live_")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,11 @@ class Target:
         host = urlsplit(self.base_url).hostname or ""
         return host in {"localhost", "::1"} or host.startswith("127.")
 
+    @property
+    def root(self) -> str:
+        """The server's root: the base URL without its /api/v1."""
+        return self.base_url.rstrip("/").removesuffix("/api/v1")
+
     def secrets(self) -> list[str]:
         """Every secret the suite holds for this target, for masking."""
         keys = [self.team.api_key, self.team.publishable_key]
@@ -62,25 +67,25 @@ class Target:
         return [k for k in keys if k]
 
 
-_KEY_SHAPE = re.compile(r"^[A-Za-z0-9_\-\.]{8,}$")
+def is_production_host(url: str) -> bool:
+    """cstar.help or any subdomain of it, whatever the letter case or a trailing dot."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == PRODUCTION_DOMAIN or host.endswith("." + PRODUCTION_DOMAIN)
 
 
-def validate_options(base_url: str | None, api_key: str | None, team_id: str | None,
-                     other_team_id: str | None, other_api_key: str | None) -> None:
-    """Raise a usage PreflightError for options that cannot work, before any request."""
-    if base_url is not None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise PreflightError(f"--base-url {base_url!r} is not an http(s) URL", EXIT_USAGE)
-        missing = [name for name, value in (("--api-key", api_key), ("--team-id", team_id)) if not value]
-        if missing:
-            raise PreflightError(
-                f"--base-url needs {' and '.join(missing)} (or CSTAR_API_KEY / CSTAR_TEAM_ID)", EXIT_USAGE
-            )
-    if api_key is not None and not _KEY_SHAPE.match(api_key):
-        raise PreflightError("--api-key is not a plausible API key (expected sk_test_…)", EXIT_USAGE)
-    if bool(other_team_id) != bool(other_api_key):
-        raise PreflightError("--other-team-id and --other-api-key go together: give both or neither", EXIT_USAGE)
+def check_production(base_url: str | None, keys: dict[str, str | None], allowed: bool) -> None:
+    """Refuse to create and delete records on production unless explicitly allowed: a live key in any
+    key option, or a cstar.help host. Runs before any request."""
+    if allowed:
+        return
+    live = [option for option, key in keys.items() if key and key.lower().startswith(LIVE_KEY_PREFIXES)]
+    if live:
+        raise StopRun(f"refusing to run destructive tests with a live key ({', '.join(live)}); use a staging "
+                      "target and test keys (sk_test_…), or pass --allow-production", EXIT_PRODUCTION)
+    if base_url and is_production_host(base_url):
+        host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+        raise StopRun(f"refusing to run destructive tests against production host {host}; use a staging "
+                      "target, or pass --allow-production", EXIT_PRODUCTION)
 
 
 def free_port() -> int:
@@ -101,6 +106,8 @@ class EmbeddedReference:
         self.info: dict[str, Any] = {}
 
     def start(self, timeout: float = 30.0) -> dict[str, Any]:
+        from cstar_conformance.reference.process import ReferenceStartError, start_reference
+
         args = ["--host", "127.0.0.1", *(a for fault in self.faults for a in ("--fault", fault))]
         if self.variant != "clean":
             args += ["--variant", self.variant]
@@ -109,7 +116,7 @@ class EmbeddedReference:
         except ReferenceStartError as exc:
             last = [line for line in str(exc).splitlines() if line.strip()][-1:]
             status = EXIT_USAGE if exc.returncode == 2 else EXIT_UNREACHABLE
-            raise PreflightError(f"the embedded reference did not start: {' '.join(last)}", status) from None
+            raise StopRun(f"the embedded reference did not start: {' '.join(last)}", status) from None
         self.info = self.running.ready
         return self.info
 
@@ -128,49 +135,3 @@ class EmbeddedReference:
                         + (f", faults: {', '.join(self.faults)}" if self.faults else "") + ")",
             details={"variant": self.variant, "faults": self.faults},
         )
-
-
-def preflight(target: Target, timeout: float = 5.0) -> None:
-    """Prove the target answers, the key is accepted and the team is reachable — in seconds."""
-    with httpx.Client(timeout=timeout) as client:
-        for team, label in ((target.team, "--api-key/--team-id"),
-                            *(((target.other_team, "--other-api-key/--other-team-id"),)
-                              if target.other_team else ())):
-            url = f"{target.base_url.rstrip('/')}/teams/{team.id}/customers"
-            try:
-                response = client.get(url, params={"pageSize": 1},
-                                      headers={"Authorization": f"Bearer {team.api_key}"})
-            except httpx.TransportError as exc:
-                raise PreflightError(
-                    f"target {target.base_url} is unreachable: {type(exc).__name__}: {exc or 'no answer'}",
-                    EXIT_UNREACHABLE,
-                ) from None
-            if response.status_code == 401:
-                raise PreflightError(f"target {target.base_url} refused the key given by {label} (401)",
-                                     EXIT_CREDENTIALS)
-            if response.status_code in (403, 404):
-                raise PreflightError(
-                    f"team {team.id} is not accessible with the key given by {label} "
-                    f"({response.status_code}); check the team id and the base URL (…/api/v1)",
-                    EXIT_CREDENTIALS,
-                )
-            if response.status_code >= 500 or response.status_code == 429:
-                raise PreflightError(
-                    f"target {target.base_url} answered {response.status_code} to a plain list request",
-                    EXIT_UNREACHABLE,
-                )
-
-
-
-PRODUCTION_HOSTS = {"cstar.help", "www.cstar.help", "app.cstar.help"}
-
-
-def check_production(target: Target, allowed: bool) -> None:
-    """Refuse to create and delete records on production unless explicitly allowed."""
-    host = urlsplit(target.base_url).hostname or ""
-    live_key = target.team.api_key.startswith("sk_live_")
-    if (host in PRODUCTION_HOSTS or live_key) and not allowed:
-        why = "an sk_live_ key" if live_key else f"production host {host}"
-        raise PreflightError(
-            f"refusing to run destructive tests with {why}; use a staging target and an sk_test_ key, "
-            "or pass --allow-production", EXIT_PRODUCTION)

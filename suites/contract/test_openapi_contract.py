@@ -1,5 +1,8 @@
 """Schemathesis over openapi/customers.yaml: every operation, positive and negative data, every
-check that encodes a MUST; and a stateful walk over the spec's links (create → get/patch/delete)."""
+check that encodes a MUST; and a stateful walk over the spec's links (create → get/patch/delete).
+
+Every request goes through the run's Traffic (counted, within budget, 429s waited out); the plugin
+reports a failure as the failing check, its rule, the request and the response."""
 
 from __future__ import annotations
 
@@ -7,18 +10,24 @@ import allure
 import pytest
 from hypothesis import settings
 
-from cstar_conformance import contract
+from cstar_conformance import contract, fuzz_failures
 from cstar_conformance.factory import DataFactory
-from cstar_conformance.session import Session, current
+from cstar_conformance.session import Session, current, family
 
 schema = contract.load(current())
-
-
-def operation_label(generated) -> str:
-    operation = generated.operation
-    return f"{operation.method.upper()} {operation.path.removeprefix('/teams/{teamId}')}"
 CONTRACT_RULES = ("NO-5XX", "ENV-SUCCESS", "ENV-LIST", "ENV-ERROR", "CONTENT-TYPE-JSON", "CUSTOMER-SHAPE",
                   "CREATE-VALIDATION", "AUTH-401")
+
+
+def track_created(case, response, factory: DataFactory) -> None:
+    kind = contract.created_kind(case)
+    if kind and response.status_code in (200, 201):
+        try:
+            record_id = (response.json().get("data") or {}).get("id")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(record_id, str):
+            factory.track(kind, record_id)
 
 
 @pytest.mark.rule(*CONTRACT_RULES)
@@ -26,14 +35,10 @@ CONTRACT_RULES = ("NO-5XX", "ENV-SUCCESS", "ENV-LIST", "ENV-ERROR", "CONTENT-TYP
 def test_operation_keeps_the_contract(case, cstar: Session, factory: DataFactory) -> None:
     allure.dynamic.parameter("operation", case.operation.label)
     contract.mark_generated_customer(case, cstar.run_id)
-    response = case.call()
-    cstar.record(response, "contract", operation_label(case))
-    kind = contract.created_kind(case)
-    if kind and response.status_code in (200, 201):
-        record_id = (response.json().get("data") or {}).get("id")
-        if isinstance(record_id, str):
-            factory.track(kind, record_id)
-    case.validate_response(response)
+    with family("contract"):
+        response = case.call()
+        track_created(case, response, factory)
+        fuzz_failures.validate(case, response, lambda r, c: c.validate_response(r))
 
 
 @pytest.mark.rule(*CONTRACT_RULES, "DELETE-GONE", "GET-EQUALS")
@@ -46,13 +51,13 @@ def test_stateful_sequences_keep_the_contract(cstar: Session, factory: DataFacto
 
         def after_call(self, response, case) -> None:
             super().after_call(response, case)
-            cstar.record(response, "contract-stateful", operation_label(case))
-            kind = contract.created_kind(case)
-            if kind and response.status_code in (200, 201):
-                record_id = (response.json().get("data") or {}).get("id")
-                if isinstance(record_id, str):
-                    factory.track(kind, record_id)
+            track_created(case, response, factory)
 
-    Machine.run(settings=settings(max_examples=profile["stateful_examples"],
-                                  stateful_step_count=profile["stateful_steps"], deadline=None,
-                                  derandomize=True, database=None))
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+            fuzz_failures.validate(case, response, lambda r, c: super(Machine, self).validate_response(
+                r, c, additional_checks=additional_checks, **kwargs))
+
+    with family("contract-stateful"):
+        Machine.run(settings=settings(max_examples=profile["stateful_examples"],
+                                      stateful_step_count=profile["stateful_steps"], deadline=None,
+                                      derandomize=True, database=None))

@@ -1,23 +1,23 @@
 """Scale-out gives the same verdicts: xdist workers on one runner, and pytest-split shards across
-runners, each against its own embedded reference."""
+runners, each against its own embedded reference (smoke fuzzing: the scenario checks are the same)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from suite_runs import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def verdicts(tmp: Path, name: str, *args: str) -> dict[str, str]:
     reports = tmp / name
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CSTAR_")}
     proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider",
-                           "-o", f"cstar_reports_dir={reports}", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+                           "--profile", "smoke", "--reports-dir", str(reports), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=clean_env())
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     summary = json.loads((reports / "summary.json").read_text())
     return {check["test"]: check["verdict"] for check in summary["checks"]}

@@ -1,9 +1,8 @@
-"""Shared staging must never be left dirty: an interrupted run cleans up after itself, and a killed
-run's leftovers are swept by the next run — of the suite's own marker only."""
+"""Shared staging must never be left dirty: a killed run's leftovers are swept by the next run — of the
+suite's own marker only, in any letter case."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from suite_runs import clean_env
 
 from cstar_conformance.factory import MARKER
 from cstar_conformance.target import EmbeddedReference
@@ -30,7 +30,7 @@ def staging() -> Iterator[EmbeddedReference]:
 
 def suite_process(server: EmbeddedReference, reports: Path, *extra: str) -> subprocess.Popen[str]:
     target = server.target()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CSTAR_")}
+    env = clean_env()
     return subprocess.Popen(
         [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q", "-o", f"cstar_reports_dir={reports}",
          "--base-url", target.base_url, "--api-key", target.team.api_key, "--team-id", target.team.id,
@@ -70,15 +70,22 @@ def interrupt_mid_run(proc: subprocess.Popen[str], server: EmbeddedReference, si
     return out
 
 
-def test_sigint_mid_run_leaves_nothing_and_a_killed_run_is_swept_by_the_next(staging: EmbeddedReference,
-                                                                           tmp_path: Path) -> None:
-    out = interrupt_mid_run(suite_process(staging, tmp_path / "a"), staging, signal.SIGINT)
-    assert not suite_records(staging), f"an interrupted run left records behind:\n{out[-1500:]}"
-
+def test_a_killed_run_is_swept_by_the_next_whatever_the_letter_case_of_its_records(staging: EmbeddedReference,
+                                                                                   tmp_path: Path) -> None:
+    """SIGKILL leaves records on both teams (nothing can clean up); the next run sweeps them — also one
+    whose address the target hands back in upper case. (Ctrl-C and SIGTERM clean up themselves:
+    test_interrupts.py.)"""
     out = interrupt_mid_run(suite_process(staging, tmp_path / "b"), staging, signal.SIGKILL, other_team=True)
     assert suite_records(staging, other_team_only=True), "a killed run cleans nothing: both teams keep leftovers"
-
-    rerun = suite_process(staging, tmp_path / "c", "suites/scenarios/test_idempotency.py", "--sweep-older-than", "0")
-    out, _ = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, out[-2000:]
-    assert not suite_records(staging), "the next run did not sweep the killed run's leftovers"
+    target = staging.target()
+    leftover = f"{MARKER.upper()}0DEADBEEF-LEFTOVER@CONFORMANCE.EXAMPLE"
+    with httpx.Client(base_url=f"{target.base_url}/teams/{target.team.id}", timeout=10,
+                      headers={"Authorization": f"Bearer {target.team.api_key}"}) as client:
+        made = client.post("/customers", json={"name": "Leftover of a killed run", "email": leftover})
+        assert made.status_code == 201, made.text
+        rerun = suite_process(staging, tmp_path / "c", "suites/scenarios/test_idempotency.py",
+                              "--sweep-older-than", "0")
+        out, _ = rerun.communicate(timeout=120)
+        assert rerun.returncode == 0, out[-2000:]
+        assert not suite_records(staging), "the next run did not sweep the killed run's leftovers"
+        assert client.get(f"/customers/{made.json()['data']['id']}").status_code == 404, "the sweep missed it"

@@ -1,23 +1,20 @@
-"""Fast tests of the library's own logic: levels, masking, 429 hints, options, rule catalogue."""
+"""Fast tests of the library's own logic: levels, masking, 429 hints, rule catalogue, production guard."""
 
 from __future__ import annotations
+
+import email.utils
+import time
 
 import httpx
 import pytest
 
-from cstar_conformance.client import Exchange, Masker, retry_after_seconds, retry_hint
+from cstar_conformance.client import Exchange, Masker
+from cstar_conformance.exits import EXIT_PRODUCTION, StopRun
 from cstar_conformance.levels import Grade, is_finding
 from cstar_conformance.reference.faults import FAULTS
 from cstar_conformance.rules import BY_ID, RULES, Level, rule
-from cstar_conformance.target import (
-    EXIT_PRODUCTION,
-    EXIT_USAGE,
-    PreflightError,
-    Target,
-    Team,
-    check_production,
-    validate_options,
-)
+from cstar_conformance.target import check_production, is_production_host
+from cstar_conformance.traffic import retry_hint
 
 
 def test_rule_ids_are_unique_and_every_fault_names_known_rules() -> None:
@@ -50,45 +47,50 @@ def test_masker_hides_keys_in_text_headers_and_curl() -> None:
     assert "sk_test_secret123" not in exchange.curl() and "Bearer ***" in exchange.curl()
 
 
-def _response(status: int, headers: dict[str, str] | None = None, body: object = None) -> httpx.Response:
-    return httpx.Response(status, headers=headers, json=body)
+def _hint(headers: dict[str, str] | None = None, body: object = None) -> float | None:
+    response = httpx.Response(429, headers=headers, json=body)
+    return retry_hint(response.headers, response.json)
 
 
-def test_429_hint_prefers_retry_after_then_error_retry_after_and_is_bounded() -> None:
-    assert retry_hint(_response(429, {"Retry-After": "3"})) == 3.0
-    assert retry_hint(_response(429, body={"error": {"retryAfter": 2}})) == 2.0
-    assert retry_hint(_response(429, body={"error": {}})) is None
-    assert retry_after_seconds(_response(429, body={})) == 1.0
-    assert retry_after_seconds(_response(429, {"Retry-After": "86400"})) == 30.0
+def test_429_hint_prefers_retry_after_then_error_retry_after() -> None:
+    assert _hint({"Retry-After": "3"}) == 3.0
+    assert _hint(body={"error": {"retryAfter": 2}}) == 2.0
+    assert _hint(body={"error": {}}) is None
+    assert _hint({"Retry-After": "nan"}, body={}) is None
+    assert retry_hint({"retry-after": ["4"]}, lambda: None) == 4.0  # Schemathesis' headers: lists
+    later = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert 55 <= (retry_hint({"retry-after": later}, lambda: None) or 0) <= 61
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"base_url": "ftp://x", "api_key": "sk_test_12345678", "team_id": "t"},
-    {"base_url": "http://x", "api_key": None, "team_id": "t"},
-    {"base_url": None, "api_key": "short", "team_id": None},
-    {"base_url": None, "api_key": None, "team_id": None, "other_team_id": "b"},
+LIVE = "sk_live_" + "0" * 16  # built here: no secret-looking literal in the repository
+
+
+@pytest.mark.parametrize(("url", "keys", "refused"), [
+    ("https://www.cstar.help/api/v1", {"--api-key": "sk_test_12345678"}, True),
+    ("https://API.cstar.help./api/v1", {"--api-key": "sk_test_12345678"}, True),
+    ("https://cstar.help/api/v1", {"--api-key": "sk_test_12345678"}, True),
+    ("https://eu.api.CSTAR.HELP/api/v1", {"--api-key": "sk_test_12345678"}, True),
+    ("https://staging.example/api/v1", {"--api-key": LIVE}, True),
+    ("https://staging.example/api/v1", {"--api-key": "sk_test_12345678", "--other-api-key": LIVE}, True),
+    ("https://staging.example/api/v1", {"--publishable-key": "pk_live_" + "0" * 16}, True),
+    ("https://staging.example/api/v1", {"--api-key": "sk_test_12345678"}, False),
+    ("https://notcstar.help/api/v1", {"--api-key": "sk_test_12345678"}, False),
+    ("https://cstar.help.example/api/v1", {"--api-key": "sk_test_12345678"}, False),
 ])
-def test_unusable_options_are_usage_errors(kwargs: dict[str, str | None]) -> None:
-    args = {"other_team_id": None, "other_api_key": None, **kwargs}
-    with pytest.raises(PreflightError) as error:
-        validate_options(**args)  # type: ignore[arg-type]
-    assert error.value.exit_status == EXIT_USAGE
-
-
-@pytest.mark.parametrize(("url", "key", "refused"), [
-    ("https://www.cstar.help/api/v1", "sk_test_12345678", True),
-    ("https://staging.example/api/v1", "sk_live_12345678", True),
-    ("https://staging.example/api/v1", "sk_test_12345678", False),
-])
-def test_production_needs_allow_production(url: str, key: str, refused: bool) -> None:
-    target = Target(url, Team("t", key))
+def test_production_needs_allow_production(url: str, keys: dict[str, str], refused: bool) -> None:
     if refused:
-        with pytest.raises(PreflightError) as error:
-            check_production(target, allowed=False)
+        with pytest.raises(StopRun) as error:
+            check_production(url, keys, allowed=False)
         assert error.value.exit_status == EXIT_PRODUCTION
+        assert LIVE not in str(error.value)
     else:
-        check_production(target, allowed=False)
-    check_production(target, allowed=True)
+        check_production(url, keys, allowed=False)
+    check_production(url, keys, allowed=True)
+
+
+def test_production_host_is_cstar_help_and_every_subdomain() -> None:
+    assert is_production_host("https://CSTAR.HELP.:443/x")
+    assert not is_production_host("http://127.0.0.1:8000/api/v1")
 
 
 def test_throttle_spaces_requests_to_the_given_rate() -> None:

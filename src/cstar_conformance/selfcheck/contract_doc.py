@@ -14,6 +14,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from cstar_conformance.reference import modes
 from cstar_conformance.rules import RULES, SECTIONS, Level
 from cstar_conformance.selfcheck.trace import ROOT, matrix
 
@@ -37,7 +38,9 @@ both and the reference's legal modes take each.
 
 For each rule the table names the suite tests that check it (test functions; parametrized cases are
 counted), the fault switches of the reference that break it (each one proven caught by a test of the
-rule, see `make mutants`), and for MAY rows the legal modes that take each alternative.
+rule, see `make mutants`), and the legal-variation choices of the reference that concern it, with the
+modes (`clean`, `alt`, `edge`) that take each alternative. The whole choice × mode matrix closes the
+document.
 """
 
 
@@ -50,11 +53,7 @@ def _tests_cell(node_ids: list[str]) -> str:
 
 
 def _modes_by_rule() -> dict[str, list[str]]:
-    """Rule id → "choice: alternative (mode)" lines from the reference's legal-variation registry."""
-    try:
-        from cstar_conformance.reference import modes
-    except ImportError:
-        return {}
+    """Rule id → "choice: alternative → modes" lines from the reference's legal-variation registry."""
     rows: dict[str, list[str]] = defaultdict(list)
     for line in modes.matrix_lines():
         for rule_id in line.rules:
@@ -62,9 +61,31 @@ def _modes_by_rule() -> dict[str, list[str]]:
     return rows
 
 
+def _matrix() -> list[str]:
+    """Every choice × the named modes, plus the alternatives only `--may` plays."""
+    names = list(modes.MODES)
+    out = ["\n## The legal-variation matrix\n",
+           "Every choice the contract leaves to a server, and the alternative each legal mode of the "
+           "reference takes (`--variant NAME`; `--may CHOICE=ALTERNATIVE` overrides one). The suite must be "
+           "green with zero findings on every mode (`make mutants` proves it), so together the modes take "
+           "every alternative — except one marked *below the SHOULD*, which is legal but short of a SHOULD: "
+           "the mutation run plays it and expects exactly that finding and no MUST failure.\n",
+           f"| choice | rules | {' | '.join(names)} | only with `--may` |",
+           "|---|---|" + "---|" * len(names) + "---|"]
+    for choice in modes.CHOICES:
+        taken = {modes.MODES[name][choice.id] for name in names}
+        cells = [choice.alternative(modes.MODES[name][choice.id]).label.replace("|", "\\|") for name in names]
+        rest = [f"{a.label}" + (" (below the SHOULD)" if a.below_should else "")
+                for a in choice.alternatives if a.id not in taken]
+        rules = ", ".join(f"`{r}`" for r in choice.rules) or "—"
+        out.append(f"| `{choice.id}` — {choice.description} | {rules} | {' | '.join(cells)} | "
+                   f"{'; '.join(rest) or '—'} |")
+    return out
+
+
 def render() -> str:
     rows = {row["rule"]: row for row in matrix()}
-    modes = _modes_by_rule()
+    by_rule = _modes_by_rule()
     out = [HEADER]
     counts = {level: sum(1 for r in RULES if r.level is level) for level in Level}
     out.append(f"{len(RULES)} rules: {counts[Level.MUST]} MUST, {counts[Level.SHOULD]} SHOULD, "
@@ -74,15 +95,16 @@ def render() -> str:
         if not rules:
             continue
         out.append(f"\n## {title}\n")
-        out.append("| id | level | rule | tests | faults / legal modes |")
-        out.append("|---|---|---|---|---|")
+        out.append("| id | level | rule | tests | faults | legal variation |")
+        out.append("|---|---|---|---|---|---|")
         for r in rules:
             row = rows[r.id]
-            faults = "<br>".join(f"`{name}`" for name in row["faults"])  # type: ignore[union-attr]
-            cover = faults if r.level is not Level.MAY else "<br>".join(modes.get(r.id, [])) or "—"
+            faults = "<br>".join(f"`{name}`" for name in row["faults"]) or "—"  # type: ignore[union-attr]
+            variation = "<br>".join(by_rule.get(r.id, [])).replace("|", "\\|") or "—"
             statement = r.statement.replace("|", "\\|")
             out.append(f"| `{r.id}` | {r.level.value} | **{r.title.replace('|', chr(92) + '|')}** "
-                       f"{statement} | {_tests_cell(row['tests'])} | {cover or '—'} |")  # type: ignore[arg-type]
+                       f"{statement} | {_tests_cell(row['tests'])} | {faults} | {variation} |")  # type: ignore[arg-type]
+    out += _matrix()
     return "\n".join(out) + "\n"
 
 

@@ -1,4 +1,7 @@
-"""Wires the cstar_conformance library into pytest fixtures. Logic lives in the library."""
+"""The suite's fixtures: wiring of the library into pytest (the logic lives in the library).
+
+Registered by the plugin only for sessions that run the suites, wherever pytest starts.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,8 @@ from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory, audit, sweep_stale
 from cstar_conformance.session import Session, current, family
 from cstar_conformance.target import Target
+from cstar_conformance.traffic import BudgetExhausted
 from cstar_conformance.webhooks import Receiver
-
-pytest_plugins = ["cstar_conformance.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +51,7 @@ def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
     made = DataFactory(api, cstar.run_id)
     while cstar.created:  # records made before the factory existed (the fuzzing anchor)
         made.track(*cstar.created.pop())
+    cstar.traffic.budget.reserve = made.pending
     other = cstar.target.other_team
     teams = [api] + ([api.with_key(other.api_key, other.id)] if other else [])
     if not cstar.target.embedded:
@@ -56,9 +59,14 @@ def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
             for team in teams:
                 sweep_stale(team, timedelta(minutes=cstar.sweep_minutes))
     yield made
+    if cstar.stopped and cstar.target.embedded:
+        return  # the embedded target and its database go with the run: nothing outlives it
     with family("cleanup"):
         problems = made.cleanup()
-        problems += [f"left on the target: {left}" for team in teams for left in audit(team, cstar.run_id)]
+        try:
+            problems += [f"left on the target: {left}" for team in teams for left in audit(team, cstar.run_id)]
+        except BudgetExhausted as exc:
+            problems.append(f"the audit could not finish: {exc}")
     if problems:
         pytest.fail(f"[cleanup] records of run {cstar.run_id} remain: {'; '.join(problems[:5])}", pytrace=False)
 

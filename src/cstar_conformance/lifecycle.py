@@ -1,0 +1,166 @@
+"""One run from start to verdict: it holds its reports folder, starts (or names) the target, proves it
+with the preflight, hands it to xdist workers, and leaves a truthful summary.json however it ends —
+a verdict, an error with its one line, or "incomplete" after an interrupt or an exhausted budget."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cstar_conformance import reporting, summary
+from cstar_conformance.client import Masker
+from cstar_conformance.exits import EXIT_BUDGET, EXIT_BUSY, EXIT_INTERRUPTED, StopRun
+from cstar_conformance.factory import new_run_id
+from cstar_conformance.interrupts import Interrupts
+from cstar_conformance.options import RunOptions
+from cstar_conformance.runfolder import RunFolder
+from cstar_conformance.session import Session, current, set_current
+from cstar_conformance.target import EmbeddedReference, Target, Team, check_production
+from cstar_conformance.traffic import Budget, Throttle, Traffic
+
+
+@dataclass
+class Run:
+    """What the controller process knows about its run before and around the pytest session."""
+
+    folder: RunFolder
+    interrupts: Interrupts = field(default_factory=Interrupts)
+    refused: StopRun | None = None  # found before pytest could report it (the folder is another run's)
+    embedded: EmbeddedReference | None = None
+    handoff: dict[str, Any] | None = None  # what xdist workers need to join the run
+
+    def begin(self) -> None:
+        """Take the folder, clear the previous run's results, say "incomplete" until there is a verdict."""
+        try:
+            self.folder.acquire()
+        except StopRun as busy:
+            self.refused = busy
+            return
+        self.folder.clear_previous()
+        self.folder.write_json(self.folder.summary, summary.started())
+        self.interrupts.on_second = self.stop_at_once
+        self.interrupts.install()
+
+    def end(self) -> None:
+        self.interrupts.uninstall()
+        self.folder.release()
+
+    def start(self, opts: RunOptions) -> Session:
+        """Production guard, spec, target and preflight: the run's Session, or StopRun/BudgetExhausted."""
+        from cstar_conformance import contract
+        from cstar_conformance.preflight import preflight
+
+        keys = {opts.sources.get(flag, flag): key for flag, key in (
+            ("--api-key", opts.api_key), ("--other-api-key", opts.other_api_key),
+            ("--publishable-key", opts.publishable_key))}
+        check_production(opts.base_url, keys, opts.allow_production)
+        spec = opts.spec or contract.SPEC_PATH
+        contract.check_spec(spec)
+        if opts.base_url:
+            other = Team(opts.other_team_id, opts.other_api_key) if opts.other_team_id and opts.other_api_key else None
+            target = Target(opts.base_url, Team(opts.team_id or "", opts.api_key or "", opts.publishable_key), other,
+                            webhook_public_url=opts.webhook_public_url, description=opts.base_url)
+        else:
+            self.embedded = EmbeddedReference(list(opts.reference_faults), opts.reference_variant,
+                                              list(opts.reference_args))
+            with self.interrupts.deferred():
+                self.embedded.start()
+            target = self.embedded.target(opts.webhook_public_url)
+        state = Session(target=target, run_id=new_run_id(), strict=opts.strict, profile=opts.profile, seed=opts.seed,
+                        allow_production=opts.allow_production, sweep_minutes=opts.sweep_minutes, spec_path=spec,
+                        traffic=Traffic(budget=Budget(opts.max_requests), throttle=Throttle(opts.max_rps),
+                                        checkpoint=self.interrupts.check),
+                        embedded=self.embedded, evidence=reporting.exchange_step, reports_dir=self.folder.path,
+                        interrupts=self.interrupts)
+        set_current(state)
+        preflight(state, opts.sources)
+        self.handoff = handoff(state, opts)
+        return state
+
+    def stop_before_tests(self, message: str, exit_status: int, secrets: list[str]) -> int:
+        """The run ends before any test: its one line, its status, and a summary that says so."""
+        if self.interrupts.received and exit_status != EXIT_INTERRUPTED:  # e.g. the reference died of the Ctrl-C
+            message, exit_status = f"interrupted during start-up ({self.interrupts.first})", EXIT_INTERRUPTED
+        state = current()
+        masker = Masker(secrets + (state.target.secrets() if state else []))
+        self.stop_embedded()
+        set_current(None)
+        if exit_status != EXIT_BUSY:
+            extra = {"run_id": state.run_id, "target": state.target.description} if state else {}
+            if state:
+                extra["requests"] = reporting.requests_of(state)
+            self.folder.write_json(self.folder.summary, summary.errored(message, exit_status, **extra), masker)
+            verdict = summary.errored(message, exit_status)["verdict"]
+            reporting.write_categories(self.folder.allure)
+            reporting.write_run_verdict(self.folder.allure, verdict, masker(message))
+        sys.stderr.write(f"cstar: {masker(message)}\n")
+        return exit_status
+
+    def stop_embedded(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+    def stop_at_once(self, signal_name: str) -> str:
+        """A second signal: record the verdict, stop the embedded target, and say what was left undone."""
+        state = current()
+        reason = f"interrupted twice ({', '.join(self.interrupts.received)}): stopped at once, cleanup cut short"
+        try:
+            if state is None:
+                self.folder.write_json(self.folder.summary, summary.errored(reason, EXIT_INTERRUPTED))
+            else:
+                state.stopped = reason
+                data = summary.final(state, EXIT_INTERRUPTED, reporting.requests_of(state))
+                self.folder.write_json(self.folder.summary, data, state.masker)
+        finally:
+            self.stop_embedded()
+        if state is None or state.target.embedded:
+            return f"cstar: {signal_name} again — stopped at once (verdict: incomplete)"
+        return (f"cstar: {signal_name} again — stopped at once (verdict: incomplete); records of run {state.run_id} "
+                f"may remain on the target: the next run sweeps them after {state.sweep_minutes:g} minutes")
+
+    def finish(self, state: Session, exitstatus: int, allure_dir: Path | None) -> int:
+        """Write the verdict of a run that reached its checks; return its exit status."""
+        if state.traffic.budget.exhausted and not state.stopped:
+            state.stopped = state.traffic.budget.exhausted
+        status = EXIT_BUDGET if state.stopped and state.stopped.startswith("budget exhausted") else exitstatus
+        state.exit_status = status
+        data = summary.final(state, status, reporting.requests_of(state))
+        self.folder.write_json(self.folder.summary, data, state.masker)
+        if allure_dir is not None:
+            reporting.write_environment(state, allure_dir, data["verdict"], state.masker(data["reason"]))
+            if not data["complete"] or data["verdict"] not in (summary.PASS, summary.FAIL):
+                reporting.write_run_verdict(allure_dir, data["verdict"], state.masker(data["reason"]))
+        return status
+
+
+def handoff(state: Session, opts: RunOptions) -> dict[str, Any]:
+    """Everything an xdist worker needs to join this run (the controller started the target)."""
+    target = state.target
+    return {
+        "base_url": target.base_url, "team": [target.team.id, target.team.api_key, target.team.publishable_key],
+        "other_team": [target.other_team.id, target.other_team.api_key] if target.other_team else None,
+        "webhook_public_url": target.webhook_public_url, "embedded": target.embedded,
+        "description": target.description, "details": dict(target.details), "run_id": state.run_id,
+        "strict": state.strict, "profile": state.profile, "seed": state.seed, "sweep_minutes": state.sweep_minutes,
+        "spec_path": str(state.spec_path), "max_rps": opts.max_rps, "max_requests": opts.max_requests,
+        "used": state.stats.total, "reports_dir": str(state.reports_dir),
+    }
+
+
+def worker_session(data: dict[str, Any], worker_id: str, workers: int) -> Session:
+    """A worker's Session: the controller's target, its own data namespace and share of the budget."""
+    team_id, key, publishable = data["team"]
+    other = Team(*data["other_team"]) if data["other_team"] else None
+    target = Target(data["base_url"], Team(team_id, key, publishable), other,
+                    webhook_public_url=data["webhook_public_url"], embedded=data["embedded"],
+                    description=data["description"], details=data["details"])
+    share = max(1, (int(data["max_requests"]) - int(data["used"])) // max(1, workers))
+    # The throttle is per process: each worker takes its share of the rate.
+    rps = float(data["max_rps"]) / max(1, workers) if data["max_rps"] else 0.0
+    return Session(target=target, run_id=data["run_id"] + worker_id, strict=data["strict"], profile=data["profile"],
+                   seed=data["seed"], sweep_minutes=data["sweep_minutes"], spec_path=Path(data["spec_path"]),
+                   traffic=Traffic(budget=Budget(share), throttle=Throttle(rps)),
+                   evidence=reporting.exchange_step, reports_dir=Path(data["reports_dir"]))

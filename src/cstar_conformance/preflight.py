@@ -1,0 +1,110 @@
+"""The preflight: a few requests that prove, before any test, that the target is a JSON API that
+answers, that each key is accepted and fit for its option (a secret key can write, a publishable key
+cannot), and that each team is reachable. Each problem ends the run with one line and its own status.
+
+The write probes are creates with an empty body: every conformant target rejects them (400/422) and
+changes nothing, so they tell a write-capable key (400/422) from a read-only one (403) without making
+a record — and if a broken target creates one anyway, it is deleted at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from cstar_conformance.client import ApiClient
+from cstar_conformance.exits import EXIT_CREDENTIALS, EXIT_UNREACHABLE, StopRun
+from cstar_conformance.session import Session, family
+
+TIMEOUT = 10.0
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _what(response: httpx.Response) -> str:
+    kind = response.headers.get("content-type", "no content type").split(";")[0].strip()
+    return f"{response.status_code} {kind}"
+
+
+def _send(client: ApiClient, method: str, base_url: str, **kw: Any) -> httpx.Response:
+    try:
+        return client.request(method, "/customers", **kw)
+    except httpx.TransportError as exc:
+        raise StopRun(f"target {base_url} is unreachable: {type(exc).__name__}: {exc or 'no answer'}",
+                      EXIT_UNREACHABLE) from None
+
+
+def _reads(client: ApiClient, base_url: str, team_id: str, label: str) -> None:
+    """The team's customer list answers 200 with a JSON object to this key."""
+    response = _send(client, "GET", base_url, params={"pageSize": 1})
+    code = response.status_code
+    if code == 401:
+        raise StopRun(f"target {base_url} refused the key given by {label} (401)", EXIT_CREDENTIALS)
+    if _json_object(response) is None:
+        raise StopRun(f"target {base_url} does not answer as a JSON API: GET …/teams/{{teamId}}/customers "
+                      f"gave {_what(response)}, not a JSON object; check the base URL (the API root, …/api/v1)",
+                      EXIT_UNREACHABLE)
+    if code in (403, 404):
+        raise StopRun(f"team {team_id} is not accessible with the key given by {label} ({code}); check the "
+                      "team id and the base URL (…/api/v1)", EXIT_CREDENTIALS)
+    if code >= 300:
+        raise StopRun(f"target {base_url} answered {code} to a plain list request", EXIT_UNREACHABLE)
+
+
+def _write_probe(client: ApiClient, base_url: str) -> int:
+    """POST an empty body: 400/422 from a key that may write, 403 from one that may not."""
+    response = _send(client, "POST", base_url, json_body={})
+    if response.status_code in (200, 201):  # a broken target made something of nothing: remove it
+        record = (_json_object(response) or {}).get("data")
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            client.delete(f"/customers/{record['id']}")
+    return response.status_code
+
+
+def _secret_key(client: ApiClient, base_url: str, team_id: str, label: str) -> None:
+    _reads(client, base_url, team_id, label)
+    status = _write_probe(client, base_url)
+    if status in (401, 403):
+        raise StopRun(f"the key given by {label} cannot write (an invalid create answered {status}): it is a "
+                      "publishable or read-only key; give the team's secret key (sk_test_…)", EXIT_CREDENTIALS)
+
+
+def _publishable_key(client: ApiClient, base_url: str, team_id: str, label: str, key: str) -> None:
+    _reads(client, base_url, team_id, label)
+    if key.lower().startswith("pk_"):
+        return  # a publishable key by its form: whether the target refuses its writes is a graded rule
+    status = _write_probe(client, base_url)
+    if status not in (401, 403):
+        raise StopRun(f"the key given by {label} can write (an invalid create answered {status}, not 403): it "
+                      "is not a publishable key", EXIT_CREDENTIALS)
+
+
+def preflight(session: Session, sources: dict[str, str] | None = None) -> None:
+    """Prove the target and every key are usable, in seconds; raise StopRun with the reason if not."""
+    target = session.target
+    named = sources or {}
+
+    def label(*flags: str) -> str:
+        return "/".join(named.get(flag, flag) for flag in flags)
+
+    base = target.base_url
+    with family("preflight"):
+        client = session.client(target.team.api_key, timeout=TIMEOUT)
+        try:
+            _secret_key(client, base, target.team.id, label("--api-key", "--team-id"))
+            if target.other_team:
+                other = client.with_key(target.other_team.api_key, target.other_team.id)
+                _secret_key(other, base, target.other_team.id, label("--other-api-key", "--other-team-id"))
+            if target.team.publishable_key:
+                publishable = client.with_key(target.team.publishable_key)
+                _publishable_key(publishable, base, target.team.id, label("--publishable-key"),
+                                 target.team.publishable_key)
+        finally:
+            client.close()
