@@ -1,7 +1,8 @@
 """The clean reference keeps the contract on the inputs the suite uses to attack it from the angles real stacks
 break: terms that mean something to SQL or a search engine, NUL and odd Unicode, letter case of enums,
-255 characters outside ASCII, bodies without a JSON content type, methods it does not serve, and the
-tenancy of tickets and idempotency keys."""
+255 characters outside ASCII, bodies without a JSON content type, methods it does not serve, the tenancy
+of tickets and idempotency keys, numbers where strings belong, strings over 255 characters and pageSize
+at its limit."""
 
 from __future__ import annotations
 
@@ -108,3 +109,11 @@ def test_another_team_cannot_read_tickets_nor_replay_idempotency_keys(reference:
         assert a.delete(f"/customers/{customer['id']}").status_code == 200
         again = a.post("/tickets", json={"title": "late", "customerId": customer["id"]})
         assert again.status_code == 404
+
+
+def test_numbers_for_strings_are_refused_long_strings_kept_and_page_size_100_served(client: httpx.Client) -> None:
+    for fields in ({"name": 123}, {"notes": 5}, {"tags": [1]}):
+        assert client.post("/customers", json={"name": "x", "email": email()} | fields).status_code == 400
+    assert create(client, name="n" * 256, notes="n" * 10_000)["notes"] == "n" * 10_000
+    response = client.get("/customers", params={"pageSize": 100})
+    assert response.status_code == 200 and response.json()["pagination"]["pageSize"] == 100

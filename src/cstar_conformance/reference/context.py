@@ -43,31 +43,28 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-def _check_json(value: Any, depth: int = 0, unicode: bool = True) -> None:
+def _check_json(value: Any, depth: int = 0) -> None:
     """No nesting deeper than MAX_JSON_DEPTH, no lone surrogates (they cannot be stored as UTF-8)."""
     if depth > MAX_JSON_DEPTH:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, str):
-        if unicode:
-            value.encode("utf-8")
+        value.encode("utf-8")
     elif isinstance(value, list):
         for item in value:
-            _check_json(item, depth + 1, unicode)
+            _check_json(item, depth + 1)
     elif isinstance(value, dict):
         for key, item in value.items():
-            if unicode:
-                key.encode("utf-8")
-            _check_json(item, depth + 1, unicode)
+            key.encode("utf-8")
+            _check_json(item, depth + 1)
 
 
-def parse_json(raw: bytes, check_unicode: bool = True) -> Any:
+def parse_json(raw: bytes) -> Any:
     """Strict JSON: UTF-8, no NaN/Infinity, no numbers out of range, bounded depth. Any problem is a
-    JSONDecodeError, which FastAPI turns into a validation error (never a 500). `check_unicode` False plays
-    the lone-surrogate-500 fault (an escaped lone surrogate gets through)."""
+    JSONDecodeError, which FastAPI turns into a validation error (never a 500)."""
     try:
         text = raw.decode("utf-8")
         value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-        _check_json(value, unicode=check_unicode)
+        _check_json(value)
     except json.JSONDecodeError:
         raise
     except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
@@ -77,8 +74,6 @@ def parse_json(raw: bytes, check_unicode: bool = True) -> Any:
 
 
 class StrictJsonRequest(Request):
-    check_unicode = True
-
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):
             length = self.headers.get("content-length", "")
@@ -95,7 +90,7 @@ class StrictJsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = parse_json(await self.body(), self.check_unicode)
+            self._json = parse_json(await self.body())
         return self._json
 
 
@@ -121,6 +116,12 @@ async def _body_faults(faults: FaultSet, request: StrictJsonRequest) -> None:
     if faults.on("charset-content-type-refused") and content_type not in (None, "application/json"):
         if content_type.split(";")[0].strip().lower() == "application/json":  # the bug: compared as a whole
             raise HTTPException(415, "Content-Type must be application/json")
+    if faults.on("lone-surrogate-500"):  # the bug: an audit hook stores the body as parsed, before validation
+        try:
+            parsed = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            return
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # a lone surrogate: UnicodeEncodeError (500)
 
 
 @dataclass
@@ -191,7 +192,6 @@ class Reference:
 
                 async def strict_handler(request: Request) -> Response:
                     strict = StrictJsonRequest(request.scope, request.receive)
-                    strict.check_unicode = not faults.on("lone-surrogate-500")
                     if request.method in ("POST", "PATCH"):
                         await _body_faults(faults, strict)
                     if faults.on("search-invalid-utf8-500"):  # the bug: percent-escapes decoded as strict UTF-8

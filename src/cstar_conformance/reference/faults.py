@@ -65,8 +65,8 @@ FAULTS: tuple[Fault, ...] = (
     _f("post-on-item-creates", "UNKNOWN-METHOD",
        "a route /customers/{id?} with an optional id: POST on a customer is served by the create handler (201)"),
     _f("lone-surrogate-500", "NO-5XX",
-       "the JSON parser accepts an escaped lone surrogate (\\ud800) and the database driver's strict UTF-8 "
-       "encoder raises on it (500) instead of a 400/422"),
+       "an audit hook writes each body as parsed (json.loads accepts an escaped lone surrogate, \\ud800) "
+       "before validation, and the strict UTF-8 encoder raises on it (500) instead of a 400/422"),
     _f("nul-500", "NO-5XX",
        "PostgreSQL text cannot hold 0x00: a NUL in a stored string is a database error (500), not a 400/422"),
     _f("search-nul-500", "NO-5XX",
@@ -77,7 +77,10 @@ FAULTS: tuple[Fault, ...] = (
        "the address goes through str.encode('ascii') for an ASCII-only column: a non-ASCII address raises (500)"),
     _f("patch-scalar-body-500", "NO-5XX",
        "an audit hook lists the changed keys with body.keys() before validation: a PATCH body that is a JSON "
-       "string or number raises (500)"),
+       "array, string or number raises (500)"),
+    _f("long-string-500", "NO-5XX",
+       "a VARCHAR(255) column in MySQL strict mode and no length check in the API: a string over 255 "
+       "characters is a 'Data too long' error (500), not an acceptance or a 400/422"),
     # §2 customer object
     _f("timestamps-naive", "CUSTOMER-SHAPE",
        "a naive datetime serialised: createdAt/updatedAt without Z or offset"),
@@ -86,6 +89,9 @@ FAULTS: tuple[Fault, ...] = (
        "an EAV text column: customFields values come back as strings (12 → \"12\", true → \"true\")"),
     _f("customfields-bool-as-int", "CUSTOMFIELDS-TYPES",
        "SQL boolean affinity: customFields booleans come back as 1/0"),
+    _f("lax-string-coercion", "CREATE-VALIDATION",
+       "Pydantic v1-style lax string fields: a number where a string belongs is coerced (\"name\": 123 is "
+       "stored as \"123\", a tag 1 as \"1\") instead of a 400/422"),
     _f("enum-case-insensitive", "CREATE-VALIDATION,CUSTOMER-SHAPE",
        "an enum parsed case-insensitively and stored as sent (Java valueOf(toUpperCase())-style): sentiment "
        "'Happy' is accepted and comes back 'Happy'"),
@@ -146,6 +152,8 @@ FAULTS: tuple[Fault, ...] = (
     _f("order-without-tiebreaker", "LIST-WALK-COMPLETE",
        "ORDER BY name without a unique tie-breaker: equal names come back in another order on every page "
        "(PostgreSQL top-N sort)"),
+    _f("pagesize-max-exclusive", "LIST-PAGESIZE-RANGE",
+       "an off-by-one in the limit check (pageSize < 100 instead of <= 100): pageSize=100 is refused with 400"),
     _f("page-params-parseint", "LIST-BAD-PARAMS-4XX",
        "parseInt-style page parameters: the leading digits are taken, so page=1.5 is page 1"),
     # §3 create

@@ -139,6 +139,11 @@ def _utf8_bytes_at_most(limit: int) -> Any:
     return AfterValidator(check)
 
 
+def _number_as_string(value: Any) -> Any:
+    """The lax-string-coercion fault: a number where a string belongs becomes its decimal text (Pydantic v1)."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 @dataclass(frozen=True)
 class _Strings:
     name: Any
@@ -149,10 +154,11 @@ class _Strings:
 def _strings(limit: int, mode: Mode, faults: FaultSet) -> _Strings:
     """The string types of a customer body for one length limit (and the faults that bend it)."""
     byte_limit = [_utf8_bytes_at_most(ORDINARY_LENGTH)] if faults.on("length-in-bytes") else []
-    name_checks: list[Any] = [StringConstraints(min_length=1, max_length=limit), *byte_limit]
+    lax = [BeforeValidator(_number_as_string)] if faults.on("lax-string-coercion") else []
+    name_checks: list[Any] = [*lax, StringConstraints(min_length=1, max_length=limit), *byte_limit]
     if mode.takes("whitespace-name", "rejected"):
         name_checks.append(AfterValidator(_not_blank))
-    text = Annotated[str, StringConstraints(max_length=limit), *byte_limit]
+    text = Annotated[str, *lax, StringConstraints(max_length=limit), *byte_limit]
     return _Strings(Annotated[str, *name_checks], text, Annotated[list[text], Field(max_length=MAX_TAGS)])
 
 
