@@ -3,9 +3,18 @@
 The listing dataset is a set of customers whose every email and name carries one dataset token
 (`search_token`, which starts with the run id), so `search=<search_token>` narrows any list on a
 shared target to exactly these records. A known spread of status × sentiment backs the filter
-tests, and two further tokens back the search tests: a mixed-case token found only in some names
-and a lower-case token found only in some emails, both in the middle of the string (a substring,
-not a prefix). Expectations are computed from the records as the target returned them.
+tests, and two further tokens back the search tests, both in the middle of the string (a substring,
+not a prefix): a name token found only in some names, and a mixed-case email token found only in
+some emails (searched in its stored letter case, which a search that lower-cases the term but not
+the address misses).
+
+The name token is made of what query builders get wrong: `%` and `_` (SQL LIKE wildcards), `*` (a
+search engine's), a quote and a trailing backslash (string literals and LIKE's escape character) and
+a letter outside ASCII (`ë`, which an ASCII-only lower() does not fold). Decoy records carry it with
+one wildcard replaced by other characters, one record carries it in its notes and one in its tags:
+a search for the token must find exactly the names that contain it. Most other records share one
+name, so an order by name without a tie-breaker shows in the page walks. Expectations are computed
+from the records as the target returned them.
 """
 
 from __future__ import annotations
@@ -20,6 +29,8 @@ from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
 
 STATUSES = ("active", "inactive")
 SENTIMENTS = ("happy", "neutral", "frustrated", "angry")
+# the name token's wildcards, each replaced in one decoy by characters the wildcard would match
+DECOYS = {"%": "Xx", "_": "Q", "*": "Ww"}
 
 
 @dataclass(frozen=True)
@@ -27,8 +38,8 @@ class ListingDataset:
     """What `seed_listing_dataset` created, with the expectations the list tests need."""
 
     search_token: str  # in every email and name of the set; nowhere else on the target
-    name_token: str  # mixed case; only in the names of `ids_with_name_token`
-    email_token: str  # lower case; only in the emails of `ids_with_email_token`
+    name_token: str  # wildcards, a quote, a backslash, mixed case; only in the names of `ids_with_name_token`
+    email_token: str  # mixed case; only in the emails of `ids_with_email_token`
     customers: tuple[dict[str, Any], ...]  # as the target returned them, in creation order
     page_size: int  # divides `count`: the last page is an exact boundary (total = pages × size)
     ragged_page_size: int  # does not divide `count`: the last page is partly filled
@@ -53,7 +64,8 @@ class ListingDataset:
 
     @property
     def ids_with_email_token(self) -> frozenset[str]:
-        return frozenset(c["id"] for c in self.customers if self.email_token in str(c.get("email")).lower())
+        return frozenset(c["id"] for c in self.customers
+                         if self.email_token.lower() in str(c.get("email")).lower())
 
     def pages(self, page_size: int) -> int:
         """Number of non-empty pages at this page size."""
@@ -69,30 +81,46 @@ class ListingDataset:
                 "email": f"{self.search_token}-{label}-{self.email_token}@{EMAIL_DOMAIN}"}
 
 
-def seed_listing_dataset(factory: DataFactory, count: int = 25, page_size: int = 5,
-                         ragged_page_size: int = 7) -> ListingDataset:
+def name_token() -> str:
+    """`Qu%3f_a1*c7'Zël\\`: LIKE's and a search engine's wildcards, a quote, `ë` and a trailing backslash."""
+    hex_part = secrets.token_hex(3)
+    return f"Qu%{hex_part[:2]}_{hex_part[2:4]}*{hex_part[4:]}'Zël\\"
+
+
+def seed_listing_dataset(factory: DataFactory, count: int = 21, page_size: int = 7,
+                         ragged_page_size: int = 5) -> ListingDataset:
     """Create `count` run-tagged customers (one request each) and describe them.
 
     Record i gets status inactive when i % 3 == 1 (else active) and sentiment SENTIMENTS[i % 4], so
     every status × sentiment pair occurs and single and combined filters have distinct counts; the
-    name token goes to every i % 3 == 0, the email token to every i % 4 == 2 (some carry both).
+    name token goes to the names of every i % 3 == 0, the email token to the emails of every
+    i % 4 == 2 (some carry both); records 1, 2 and 4 are the decoys, record 5 carries the name token
+    in its notes and record 7 in its tags.
     """
-    if count % page_size or not count % ragged_page_size or count > 100:
-        raise ValueError("count must be a multiple of page_size, not of ragged_page_size, and at most 100")
-    hex_part = secrets.token_hex(3)
+    if count % page_size or not count % ragged_page_size or not 8 <= count <= 100:
+        raise ValueError("count must be 8..100, a multiple of page_size and not of ragged_page_size")
     search_token = f"{factory.run_id}-listing{secrets.token_hex(3)}"
-    name_token = f"Qu{hex_part}Zel"  # upper and lower letters: swapcase changes every letter
-    email_token = f"ml{secrets.token_hex(3)}"
+    token = name_token()
+    email_token = f"Ml{secrets.token_hex(3)}Qx"  # capitals: searched as stored, and swapped
+    decoys = {1: "%", 2: "_", 4: "*"}
     customers = []
     for i in range(count):
-        named = i % 3 == 0
-        mailed = i % 4 == 2
-        name = f"Ada {name_token}son {search_token} {i}" if named else f"Ada Listing {search_token} {i}"
-        local = f"{search_token}-{email_token}-{i}" if mailed else f"{search_token}-{i}"
+        extra: dict[str, Any] = {}
+        if i % 3 == 0:
+            name = f"Ada {token}son {search_token}"
+        elif i in decoys:
+            name = f"Ada {token.replace(decoys[i], DECOYS[decoys[i]])}son {search_token}"
+        else:
+            name = f"Ada Listing {search_token}"  # one name for many: ties an order by name must break
+        if i == 5:
+            extra["notes"] = f"Note {token}"
+        if i == 7:
+            extra["tags"] = [factory.tag, token]
+        local = f"{search_token}-{email_token}-{i}" if i % 4 == 2 else f"{search_token}-{i}"
         customers.append(capabilities.create_customer(
             factory, "listing", name=name, email=f"{local}@{EMAIL_DOMAIN}",
-            status=STATUSES[1] if i % 3 == 1 else STATUSES[0], sentiment=SENTIMENTS[i % 4]))
-    return ListingDataset(search_token=search_token, name_token=name_token, email_token=email_token,
+            status=STATUSES[1] if i % 3 == 1 else STATUSES[0], sentiment=SENTIMENTS[i % 4], **extra))
+    return ListingDataset(search_token=search_token, name_token=token, email_token=email_token,
                           customers=tuple(customers), page_size=page_size, ragged_page_size=ragged_page_size)
 
 

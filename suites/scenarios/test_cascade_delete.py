@@ -194,3 +194,31 @@ def test_delete_removes_the_customers_tickets_only(api: ApiClient, factory: Data
         if response.status_code != 200 or expect.success(response).get("customerId") != keeper["id"]:
             problems.append(f"another customer's ticket was touched: {expect.describe(response)}")
     assert not problems, "[DELETE-CASCADE] " + "; ".join(problems)
+
+
+@pytest.mark.rule("AUTH-CROSS-TEAM")
+def test_other_team_cannot_read_this_teams_tickets(other_api: ApiClient, keeper: dict[str, Any],
+                                                   tickets: Tickets) -> None:
+    """With its own key on its own path: a ticket of this team by id (403 or 404), and the tickets of this
+    team's customer by customerId (a refusal or a list without them)."""
+    tickets.require()
+    ticket_id = ticket_ids(tickets.kept, "AUTH-CROSS-TEAM")[0]
+    by_id = other_api.get(f"/tickets/{ticket_id}")
+    expect.error(by_id, (403, 404))
+    assert keeper["id"] not in by_id.text, f"[AUTH-CROSS-TEAM] the answer names the customer: {expect.describe(by_id)}"
+    by_customer = other_api.get("/tickets", params={"customerId": keeper["id"]})
+    assert by_customer.status_code < 500 and ticket_id not in by_customer.text, (
+        f"[AUTH-CROSS-TEAM] another team lists this team's tickets by their customer's id: "
+        f"{expect.describe(by_customer)}")
+
+
+@pytest.mark.rule("TICKET-BAD-CUSTOMER")
+def test_ticket_for_a_deleted_customer_is_refused(factory: DataFactory, doomed: dict[str, Any], tickets: Tickets,
+                                                  deletion: httpx.Response) -> None:
+    """Last in the file (a wrongly created ticket must not meet the cascade check): a deleted customer is no
+    customer of the team any more."""
+    tickets.require()
+    require_deleted(deletion, "TICKET-BAD-CUSTOMER")
+    response = factory.create_ticket(doomed["id"])
+    assert response.status_code in BAD_CUSTOMER, (
+        f"[TICKET-BAD-CUSTOMER] a ticket for a deleted customer must get 400/404/422: {expect.describe(response)}")

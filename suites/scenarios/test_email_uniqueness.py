@@ -92,8 +92,9 @@ def test_patch_to_another_customers_email_is_rejected_and_changes_nothing(
     assert not diffs, f"[PATCH-EMAIL-CONFLICT] the refused PATCH changed the customer: {diffs}"
 
 
-@pytest.mark.rule("PATCH-OWN-EMAIL-OK")
+@pytest.mark.rule("PATCH-OWN-EMAIL-OK", "EMAIL-ORDINARY")
 def test_patch_to_own_email_in_any_letter_case_is_no_conflict(api: ApiClient, factory: DataFactory) -> None:
+    """And the address is then stored exactly as sent: a PATCH that changes only its letter case is a change."""
     me = capabilities.create_customer(factory, "own")
     path = f"/customers/{me['id']}"
     for email in (me["email"], upper_but(me["email"], factory.run_id)):
@@ -104,6 +105,9 @@ def test_patch_to_own_email_in_any_letter_case_is_no_conflict(api: ApiClient, fa
         got = expect.success(response, SUCCESS_2XX)
         assert str(got.get("email", "")).lower() == me["email"].lower(), (
             f"[PATCH-OWN-EMAIL-OK] the email became something else: {expect.describe(response)}")
+        assert got.get("email") == email, (
+            f"[EMAIL-ORDINARY] the address must come back exactly as sent (letter case included) after a "
+            f"PATCH: sent {email!r}, got {got.get('email')!r}: {expect.describe(response)}")
 
 
 @pytest.mark.rule("DELETE-EMAIL-REUSABLE")

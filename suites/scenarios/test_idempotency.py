@@ -1,9 +1,13 @@
-"""§3 Create: a repeated POST with the same Idempotency-Key and body replays the first response."""
+"""§3 Create: a repeated POST with the same Idempotency-Key and body replays the first response — to the
+team that sent it, and to no other team."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import pytest
 
 from cstar_conformance import capabilities, expect
@@ -11,22 +15,49 @@ from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory
 
 
-@pytest.mark.rule("IDEMPOTENCY-KEY")
-def test_repeated_create_with_the_same_idempotency_key_replays_and_creates_nothing(
-        api: ApiClient, factory: DataFactory) -> None:
+@dataclass(frozen=True)
+class Keyed:
+    body: dict[str, Any]
+    headers: dict[str, str]
+    first: httpx.Response
+
+    def created(self) -> dict[str, Any]:
+        if not 200 <= self.first.status_code < 300:
+            capabilities.block("CREATE-2XX", f"set-up: the first create failed: {expect.describe(self.first)}")
+        return capabilities.created(self.first)
+
+
+@pytest.fixture(scope="module")
+def keyed(factory: DataFactory) -> Keyed:
     body = factory.customer_body("idem", notes="idempotent create")
     headers = {"Idempotency-Key": f"{factory.run_id}-{uuid.uuid4()}"}
-    first = factory.post_customer(body, headers=headers)
-    assert 200 <= first.status_code < 300, f"set-up: the first create failed: {expect.describe(first)}"
-    created = expect.success(first, (first.status_code,))
-    again = factory.post_customer(body, headers=headers)
+    return Keyed(body, headers, factory.post_customer(body, headers=headers))
+
+
+@pytest.mark.rule("IDEMPOTENCY-KEY")
+def test_repeated_create_with_the_same_idempotency_key_replays_and_creates_nothing(
+        api: ApiClient, factory: DataFactory, keyed: Keyed) -> None:
+    created = keyed.created()
+    again = factory.post_customer(keyed.body, headers=keyed.headers)
     try:
         replayed = again.json().get("data")
     except (ValueError, AttributeError):
         replayed = None
     same_id = isinstance(replayed, dict) and replayed.get("id") == created["id"]
-    assert again.status_code == first.status_code and same_id, (
-        f"[IDEMPOTENCY-KEY] the repeated POST should replay the first response ({first.status_code}, id "
+    assert again.status_code == keyed.first.status_code and same_id, (
+        f"[IDEMPOTENCY-KEY] the repeated POST should replay the first response ({keyed.first.status_code}, id "
         f"{created['id']}): {expect.describe(again)}")
-    holders = capabilities.holders(capabilities.search(api, body["email"], [created]), body["email"])
+    holders = capabilities.holders(capabilities.search(api, keyed.body["email"], [created]), keyed.body["email"])
     assert len(holders) == 1, f"[IDEMPOTENCY-KEY] the repeated POST created another record: {holders}"
+
+
+@pytest.mark.rule("AUTH-CROSS-TEAM")
+def test_another_team_repeating_an_idempotency_key_never_gets_this_teams_answer(
+        other_api: ApiClient, factory: DataFactory, keyed: Keyed) -> None:
+    """The same key and body from another team (the address is free there): a customer of its own, or a
+    refusal — never this team's stored answer."""
+    created = keyed.created()
+    response = factory.post_customer(keyed.body, other_api, headers=keyed.headers)
+    assert created["id"] not in response.text, (
+        f"[AUTH-CROSS-TEAM] another team repeating this team's Idempotency-Key got this team's customer "
+        f"{created['id']}: {expect.describe(response)}")

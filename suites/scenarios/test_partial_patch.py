@@ -206,15 +206,32 @@ def test_patch_of_an_unknown_id_is_404(api: ApiClient, factory: DataFactory) -> 
     expect.error(response, (404,))
 
 
-@pytest.mark.rule("PATCH-UPDATEDAT-MOVES")
-def test_changing_patch_moves_updated_at_forward(api: ApiClient, aged: Aged) -> None:
-    """Last in the file: the module's first customer is over a second old by now (timestamps may have
-    one-second resolution), so a changing PATCH must give a later updatedAt."""
+@pytest.fixture(scope="module")
+def aged_patch(api: ApiClient, aged: Aged) -> httpx.Response:
+    """A changing PATCH of the module's first customer, made more than a second after its create (the
+    tests that use it come last in the file, so the wait is mostly over by then)."""
     wait_until(lambda: time.monotonic() - aged.created_at > 1.1, timeout=2.0)
-    response = api.patch(f"/customers/{aged.customer['id']}", {"notes": "after more than a second"})
-    got = expect.success(response)
+    return api.patch(f"/customers/{aged.customer['id']}", {"notes": "after more than a second"})
+
+
+@pytest.mark.rule("PATCH-UPDATEDAT-MOVES")
+def test_changing_patch_moves_updated_at_forward(aged: Aged, aged_patch: httpx.Response) -> None:
+    """Timestamps may have one-second resolution: a changing PATCH more than a second after the create
+    must give a later updatedAt."""
+    got = expect.success(aged_patch)
     before = capabilities.instant(aged.customer["updatedAt"], "updatedAt")
     after = capabilities.instant(got.get("updatedAt"), "updatedAt")
     assert after > before, (
         f"[PATCH-UPDATEDAT-MOVES] a PATCH more than a second after the create must move updatedAt forward: "
-        f"{aged.customer['updatedAt']!r} → {got.get('updatedAt')!r}; {expect.describe(response)}")
+        f"{aged.customer['updatedAt']!r} → {got.get('updatedAt')!r}; {expect.describe(aged_patch)}")
+
+
+@pytest.mark.rule("PATCH-IMMUTABLE-FIELDS")
+def test_patch_a_second_after_the_create_keeps_id_created_at_and_ticket_count(
+        aged: Aged, aged_patch: httpx.Response) -> None:
+    """The same PATCH, long enough after the create for a one-second clock to tick: a createdAt rewritten by
+    the update (an upsert, a wrong onupdate) shows even on a target with whole-second timestamps."""
+    got = expect.success(aged_patch)
+    diffs = unchanged(got, aged.customer, ("id", "createdAt", "ticketCount"))
+    assert not diffs, (f"[PATCH-IMMUTABLE-FIELDS] a PATCH of notes changed read-only fields: {diffs}; "
+                       f"{expect.describe(aged_patch)}")

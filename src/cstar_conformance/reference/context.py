@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -105,6 +106,24 @@ class Unit:
         self.events.append(Event(team_id, event_type, self._render.event(team_id, event_type, customer)))
 
 
+async def _body_faults(faults: FaultSet, request: StrictJsonRequest) -> None:
+    """Where a hand-written body reader goes wrong (only under its faults)."""
+    if faults.on("malformed-json-500"):
+        json.loads(await request.body())  # the bug: parsed by hand, errors unhandled
+    if faults.on("no-content-type-500"):
+        request.headers["content-type"]  # noqa: B018 - the bug: KeyError without the header
+    content_type = request.headers.get("content-type")
+    if faults.on("charset-content-type-refused") and content_type not in (None, "application/json"):
+        if content_type.split(";")[0].strip().lower() == "application/json":  # the bug: compared as a whole
+            raise HTTPException(415, "Content-Type must be application/json")
+    if faults.on("lone-surrogate-500"):  # the bug: an audit hook stores the body as parsed, before validation
+        try:
+            parsed = json.loads(await request.body())
+        except (ValueError, RecursionError):
+            return
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # a lone surrogate: UnicodeEncodeError (500)
+
+
 @dataclass
 class Reference:
     """Everything one reference server is made of."""
@@ -120,6 +139,8 @@ class Reference:
     dispatcher: Dispatcher
     temp_path: str | None = None
     stale_cache: dict[str, dict[str, Any]] = field(default_factory=dict)  # get-stale-cache only
+    list_cache: dict[str, tuple[float, Response]] = field(default_factory=dict)  # list-cache-stale only
+    create_index: dict[str, tuple[str, str]] = field(default_factory=dict)  # search-index-stale-on-update only
     closed: bool = False
 
     @classmethod
@@ -171,8 +192,10 @@ class Reference:
 
                 async def strict_handler(request: Request) -> Response:
                     strict = StrictJsonRequest(request.scope, request.receive)
-                    if faults.on("malformed-json-500") and request.method in ("POST", "PATCH"):
-                        json.loads(await strict.body())  # the bug: parsed by hand, errors unhandled
+                    if request.method in ("POST", "PATCH"):
+                        await _body_faults(faults, strict)
+                    if faults.on("search-invalid-utf8-500"):  # the bug: percent-escapes decoded as strict UTF-8
+                        parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), errors="strict")
                     return await handler(strict)
 
                 return strict_handler

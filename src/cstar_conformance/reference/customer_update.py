@@ -36,6 +36,7 @@ def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, bod
     customer_id = parse_customer_id(ref, raw_id)
     faults, session = ref.faults, unit.session
     team = caller.team_id if caller.team_checked else None  # unchecked: the row is found by id alone
+    body = _body_as_read(ref, body)
     try:
         patch = ref.models.customer_patch.model_validate(body)
     except ValidationError:
@@ -74,6 +75,19 @@ def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, bod
     return ref.render.ok(customer)
 
 
+def _body_as_read(ref: Reference, body: Any) -> Any:
+    """The body as the handler sees it: FastAPI hands over the raw bytes of a body that was not sent as JSON,
+    and JSON null as None — and the faults' body readers get those wrong."""
+    faults = ref.faults
+    if faults.on("patch-non-json-as-empty") and isinstance(body, bytes | bytearray):
+        return {}  # the bug: only application/json is parsed, anything else is an empty object
+    if faults.on("patch-null-body-as-empty") and body is None:
+        return body or {}
+    if faults.on("patch-scalar-body-500") and not isinstance(body, dict | bytes | bytearray | None):
+        sorted(body.keys())  # the bug: an audit hook lists the keys before validation (AttributeError)
+    return body
+
+
 def _state(row: Customer) -> dict[str, Any]:
     return {"name": row.name, "email": row.email, "status": row.status, "sentiment": row.sentiment,
             "tags": list(row.tags), "notes": row.notes, "customFields": dict(row.custom_fields)}
@@ -86,9 +100,11 @@ def _patched(ref: Reference, current: dict[str, Any], patch: BaseModel, fields: 
     if faults.on("patch-rebuilds-from-defaults"):
         new = defaults(ref) | {"name": current["name"], "email": current["email"]}
     for key in EDITABLE:
-        if key not in fields:
-            continue
+        if key not in fields or (key == "status" and faults.on("patch-drops-status")):
+            continue  # the status fault: an update DTO without the field
         value = getattr(patch, key)
+        if value is None and faults.on("patch-null-ignored"):
+            continue  # the bug: exclude_none drops an explicit null
         if key == "customFields":
             new[key] = _patched_custom_fields(ref, new[key], value)
         elif value is None:
@@ -99,6 +115,8 @@ def _patched(ref: Reference, current: dict[str, Any], patch: BaseModel, fields: 
             new[key] = value
     if "customFields" not in fields and faults.on("patch-customfields-replace-on-omit"):
         new["customFields"] = {}
+    if faults.on("patch-email-case-dropped") and new["email"].lower() == current["email"].lower():
+        new["email"] = current["email"]  # the bug: compared case-insensitively, "no change"
     return new
 
 
@@ -163,6 +181,8 @@ def _write(ref: Reference, row: Customer, new: dict[str, Any], read_only: dict[s
     row.custom_fields = stored_custom_fields(ref, new["customFields"])
     for column, value in read_only.items():
         setattr(row, column, value)
+    if faults.on("patch-rewrites-createdat"):  # an upsert writes every column, created_at too
+        row.created_us = now_us()
     if not faults.on("patch-updatedat-frozen"):
         row.updated_us = max(now_us(), row.updated_us)
 

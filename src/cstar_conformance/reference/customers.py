@@ -1,12 +1,13 @@
 """Customers: the routes, and list, create, get and delete behind them (update: :mod:`.customer_update`)."""
 
 import time
+import unicodedata
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import and_, false, func, or_, select, text
+from sqlalchemy import Text, and_, cast, false, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -22,6 +23,7 @@ from .models import SENTIMENTS, STATUSES
 from .render import JsonResponse, now_us
 from .storage import Customer, Ticket
 from .writes import (
+    StorageError,
     defaults,
     duplicate_email,
     find_customer,
@@ -50,6 +52,12 @@ def router(ref: Reference) -> APIRouter:
                      key: IdempotencyKey | None = idempotency_key) -> Response:
         return create_customer(ref, work, caller, body, key)
 
+    if ref.faults.on("post-on-item-creates"):  # the bug: a route /customers/{id?} whose id is optional
+        @routes.post("/customers/{customer_id}")
+        def create_on_item_route(customer_id: str, body: CreateBody, caller: Caller = writer, work: Unit = unit,
+                                 key: IdempotencyKey | None = idempotency_key) -> Response:
+            return create_customer(ref, work, caller, body, key)
+
     @routes.get("/customers/{customer_id}")
     def get_route(customer_id: str, caller: Caller = reader, session: Session = read_session) -> Response:
         return get_customer(ref, session, caller, customer_id)
@@ -74,53 +82,133 @@ def router(ref: Reference) -> APIRouter:
 
 def list_customers(ref: Reference, session: Session, caller: Caller, query: Any) -> Response:
     faults = ref.faults
+    cache_key = f"{caller.team_id}?{sorted(query.model_dump().items())}"
+    cached = ref.list_cache.get(cache_key) if faults.on("list-cache-stale") else None
+    if cached is not None and time.monotonic() - cached[0] < LIST_CACHE_SECONDS:
+        return cached[1]
     page = paging.page_of(ref, query)
     c = Customer
-    team_condition = c.team_id == caller.team_id
-    conditions: list[Any] = []
-    if not faults.on("soft-delete-still-listed"):
-        conditions.append(c.deleted.is_(False))
-    enum_conditions = [getattr(c, name) == getattr(query, name)
-                       for name in ("status", "sentiment") if getattr(query, name) is not None]
-    if faults.on("filter-or-instead-of-and") and enum_conditions:
-        conditions.append(or_(*enum_conditions))
-    else:
-        conditions.extend(enum_conditions)
-    if _impossible_filter(query):
-        conditions.append(false())  # the `invalid-filter=empty` alternative
-    if query.search:
-        conditions.append(_search_condition(ref, query.search))
+    team, live = c.team_id == caller.team_id, c.deleted.is_(False)
+    enums = [_enum_condition(ref, name, getattr(query, name))
+             for name in ("status", "sentiment") if getattr(query, name) is not None]
+    filters: list[Any] = [or_(*enums)] if faults.on("filter-or-instead-of-and") and enums else list(enums)
+    if _impossible_filter(ref, query):
+        filters.append(false())  # the `invalid-filter=empty` alternative
     if query.tag is not None and ref.mode.takes("tag-filter", "supported"):
-        conditions.append(text("EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE json_each.value = :tag)")
-                          .bindparams(tag=query.tag))
-    if not (query.search and faults.on("list-leaks-other-team")):
-        conditions.append(team_condition)
-    counted = [team_condition] if faults.on("total-before-filters") else conditions
+        filters.append(text("EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE json_each.value = :tag)")
+                       .bindparams(tag=query.tag))
+    where, counted = _where(ref, query, team, live, filters, bool(enums))
     total = session.scalar(select(func.count()).select_from(c).where(*counted)) or 0
     window = paging.customer_window(ref, page, total)
     rows = [] if window is None else session.scalars(
-        select(c).where(and_(*conditions)).order_by(*_order(ref)).offset(window[0]).limit(window[1])).all()
+        select(c).where(and_(*where)).order_by(*_order(ref)).offset(window[0]).limit(window[1])).all()
     media_type = "text/plain" if faults.on("list-text-plain") else None
-    return ref.render.ok([ref.render.customer(row) for row in rows], pagination=page.pagination(ref, total),
-                         media_type=media_type)
+    answer = ref.render.ok([_listed(ref, row) for row in rows], pagination=page.pagination(ref, total),
+                           media_type=media_type)
+    if faults.on("list-cache-stale"):
+        ref.list_cache[cache_key] = (time.monotonic(), answer)
+    return answer
 
 
-def _impossible_filter(query: Any) -> bool:
-    return (query.status is not None and query.status not in STATUSES) or (
-        query.sentiment is not None and query.sentiment not in SENTIMENTS)
+LIST_CACHE_SECONDS = 30.0
+
+
+def _where(ref: Reference, query: Any, team: Any, live: Any, filters: list[Any],
+           enum_filtered: bool) -> tuple[list[Any], list[Any]]:
+    """(the list's conditions, the count's) — and the ways the faults get the team, the deleted flag or
+    the precedence of the search wrong."""
+    faults, c = ref.faults, Customer
+    if query.search and enum_filtered and faults.on("filter-search-precedence"):
+        needle = query.search.lower()  # the bug: "… AND name LIKE ? OR email LIKE ?" without parentheses
+        where = [or_(and_(team, live, *filters, func.instr(c.name_lower, needle) > 0),
+                     func.instr(c.email_lower, needle) > 0)]
+        return where, where
+    conditions = list(filters)
+    if query.search:
+        conditions.append(_search_condition(ref, query.search))
+    leaks = (query.search and faults.on("list-leaks-other-team")) or (
+        enum_filtered and not query.search and faults.on("filter-drops-team"))
+    tenant = [] if leaks else [team]
+    listed = [] if faults.on("soft-delete-still-listed") else [live]
+    where = [*listed, *conditions, *tenant]
+    if faults.on("total-before-filters"):
+        return where, [team]
+    if faults.on("count-without-team"):
+        return where, [*listed, *conditions]
+    if faults.on("count-includes-soft-deleted"):
+        return where, [*conditions, *tenant]
+    return where, where
+
+
+def _enum_condition(ref: Reference, name: str, value: str) -> Any:
+    column = getattr(Customer, name)
+    if ref.faults.on("filter-case-insensitive"):  # a *_ci collation
+        return func.lower(column) == value.lower()
+    return column == value
+
+
+def _impossible_filter(ref: Reference, query: Any) -> bool:
+    def known(value: str, allowed: tuple[str, ...]) -> bool:
+        return (value.lower() if ref.faults.on("filter-case-insensitive") else value) in allowed
+    return (query.status is not None and not known(query.status, STATUSES)) or (
+        query.sentiment is not None and not known(query.sentiment, SENTIMENTS))
+
+
+def _listed(ref: Reference, row: Customer) -> dict[str, Any]:
+    customer = ref.render.customer(row)
+    if ref.faults.on("list-ascii-folded"):  # the list's copy comes from an ASCII-folding search index
+        customer["name"] = unicodedata.normalize("NFKD", row.name).encode("ascii", "ignore").decode()
+    return customer
+
+
+def _like_escaped(term: str, specials: str = "\\%_") -> str:
+    return "".join("\\" + ch if ch in specials else ch for ch in term)
 
 
 def _search_condition(ref: Reference, search: str) -> Any:
-    c = Customer
-    if ref.faults.on("search-case-sensitive"):
-        name_match, email_match = func.instr(c.name, search) > 0, func.instr(c.email, search) > 0
+    """Name or email contains the term, in any letter case — and the ways real search code gets it wrong."""
+    faults, c = ref.faults, Customer
+    needle = search.lower()
+    if faults.on("search-nul-500") and "\x00" in search:  # PostgreSQL text
+        raise StorageError('invalid byte sequence for encoding "UTF8": 0x00')
+    if faults.on("search-sql-interpolated"):  # the bug: the term is part of the SQL text
+        return text(f"(instr(customers.name_lower, '{needle}') > 0 OR instr(customers.email_lower, '{needle}') > 0)")
+    if faults.on("search-index-stale-on-update"):  # the index holds what each customer was created with
+        return c.id.in_([cid for cid, (name, email) in ref.create_index.items() if needle in name or needle in email])
+    matches: list[Any]
+    if faults.on("search-like-wildcards"):  # LIKE without ESCAPE
+        matches = [column.like(f"%{needle}%") for column in (c.name_lower, c.email_lower)]
+    elif faults.on("search-wildcard-star"):  # a query-string syntax: * is a wildcard
+        pattern = f"%{_like_escaped(needle).replace('*', '%')}%"
+        matches = [column.like(pattern, escape="\\") for column in (c.name_lower, c.email_lower)]
+    elif faults.on("search-backslash-escapes"):  # backslash is LIKE's escape, the term's own are not doubled
+        pattern = f"%{_like_escaped(needle, '%_')}%"
+        matches = [column.like(pattern, escape="\\") for column in (c.name_lower, c.email_lower)]
+    elif faults.on("search-case-sensitive"):
+        matches = [func.instr(c.name, search) > 0, func.instr(c.email, search) > 0]
+    elif faults.on("search-lower-ascii-only"):  # SQL lower(): ASCII letters only
+        matches = [func.instr(func.lower(column), func.lower(search)) > 0 for column in (c.name, c.email)]
+    elif faults.on("search-email-as-typed"):
+        matches = [func.instr(c.name_lower, needle) > 0, func.instr(c.email, needle) > 0]
     else:
-        needle = search.lower()
-        name_match, email_match = func.instr(c.name_lower, needle) > 0, func.instr(c.email_lower, needle) > 0
-    return name_match if ref.faults.on("search-name-only") else or_(name_match, email_match)
+        matches = [func.instr(c.name_lower, needle) > 0, func.instr(c.email_lower, needle) > 0]
+    if faults.on("search-name-only"):
+        matches = matches[:1]
+    if faults.on("search-all-text-columns"):  # a full-text index over every text column
+        matches += [func.instr(func.lower(c.notes), needle) > 0,
+                    func.instr(func.lower(cast(c.tags, Text)), needle) > 0]
+    condition = or_(*matches)
+    if faults.on("search-index-lag"):  # the index has not seen the last seconds' writes yet
+        condition = and_(condition, c.created_us <= now_us() - SEARCH_INDEX_LAG_US)
+    return condition
+
+
+SEARCH_INDEX_LAG_US = 5_000_000
 
 
 def _order(ref: Reference) -> tuple[Any, ...]:
+    if ref.faults.on("order-without-tiebreaker"):  # equal names in whatever order the plan gives
+        return Customer.name_lower.asc(), func.random()
     order = ref.mode.get("list-order")
     if order == "newest-first":
         return (Customer.seq.desc(),)
@@ -139,6 +227,8 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
         return stored
     faults, values = ref.faults, body.model_dump()
     email = values["email"].lower() if faults.on("email-lowercased") else values["email"]
+    if faults.on("email-ascii-500"):
+        email.encode("ascii")  # the bug: an ASCII-only column, and nobody catches the UnicodeEncodeError
     name = stored_text(ref, values["name"])
     if faults.on("name-truncated-100"):
         name = name[:100]
@@ -166,6 +256,8 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
     except IntegrityError:
         raise duplicate_email(ref) from None
     customer = ref.render.customer(row)
+    if faults.on("search-index-stale-on-update"):  # the search index is written here and nowhere else
+        ref.create_index[row.id] = (row.name_lower, row.email_lower)
     if not faults.on("rejected-duplicate-emits-created"):
         unit.publish(caller.team_id, "customer.created", customer)
     answer = {"id": row.id} if faults.on("create-returns-id-only") else customer
@@ -205,6 +297,10 @@ def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) 
     return ref.render.ok(customer)
 
 
+SOFT_DELETES = ("delete-keeps-email-reserved", "soft-delete-still-listed", "count-includes-soft-deleted",
+                "ticket-for-deleted-customer")
+
+
 def delete_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> Response:
     customer_id = parse_customer_id(ref, raw_id)
     session, faults = unit.session, ref.faults
@@ -212,7 +308,7 @@ def delete_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> 
     if row is None:
         raise not_found("customer", "customerId")
     customer = ref.render.customer(row)
-    if faults.on("delete-keeps-email-reserved") or faults.on("soft-delete-still-listed"):
+    if any(faults.on(name) for name in SOFT_DELETES):
         row.deleted = True  # a soft delete; the tickets go as with a real one
         if not faults.on("delete-no-cascade"):
             session.execute(Ticket.__table__.delete().where(Ticket.customer_id == customer_id))

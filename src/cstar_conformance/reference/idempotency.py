@@ -33,6 +33,8 @@ def dependency(ref: Reference, caller_dependency: Any) -> Any:
         if not 1 <= len(key) <= 255:
             raise ref.errors.invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
         body = await request.body()
+        if ref.faults.on("idempotency-key-global"):  # the bug: one store for every team, keyed by key and body
+            return IdempotencyKey("", key, hashlib.sha256(body).hexdigest())
         fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
         return IdempotencyKey(caller.team_id, key, fingerprint)
 

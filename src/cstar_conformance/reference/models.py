@@ -27,9 +27,8 @@ MAX_TAGS = 1000
 ORDINARY_LENGTH = 255
 LONG_LENGTH = 10_000
 DIGITS = re.compile(r"[0-9]{1,1000}")
+LEADING_DIGITS = re.compile(r"[0-9]{1,1000}")
 
-Status = Literal["active", "inactive"]
-Sentiment = Literal["happy", "neutral", "frustrated", "angry"]
 Priority = Literal["low", "normal", "high", "urgent"]
 EventType = Literal["customer.created", "customer.updated", "customer.deleted", "*"]
 
@@ -85,20 +84,39 @@ def _digits(value: Any) -> Any:
     return value
 
 
-def _page_number(default: int, lenient: bool) -> Any:
-    """A page parameter: decimal digits, at least 1. `lenient` plays the fault that falls back to the default."""
+def _page_number(default: int, lenient: bool, leading_digits: bool) -> Any:
+    """A page parameter: decimal digits, at least 1. `lenient` plays the fault that falls back to the default,
+    `leading_digits` the one that reads it the way parseInt does."""
     def fallback(value: Any, handler: Any) -> Any:
         try:
             return handler(value)
         except ValueError:
             return default
-    checks: list[Any] = [BeforeValidator(_digits), Field(ge=1)]
+    checks: list[Any] = [BeforeValidator(_leading_digits if leading_digits else _digits), Field(ge=1)]
     if lenient:
         checks.append(WrapValidator(fallback))
     return Annotated[int, *checks]
 
 
-def _filter(allowed: tuple[str, ...], strict: bool, dropped_when_invalid: bool) -> Any:
+def _leading_digits(value: Any) -> Any:
+    """parseInt("1.5") is 1: the page-params-parseint fault."""
+    found = LEADING_DIGITS.match(value) if isinstance(value, str) else None
+    return found.group(0) if found else _digits(value)
+
+
+def _enum(allowed: tuple[str, ...], case_insensitive: bool) -> Any:
+    """An enum value; `case_insensitive` plays the fault that accepts any letter case and keeps it as sent."""
+    if not case_insensitive:
+        return Literal[allowed]
+
+    def check(value: str) -> str:
+        if value.lower() not in allowed:
+            raise _invalid(f"must be one of {', '.join(allowed)}")
+        return value
+    return Annotated[str, AfterValidator(check)]
+
+
+def _filter(allowed: tuple[str, ...], strict: bool, dropped_when_invalid: bool, case_insensitive: bool) -> Any:
     """An enum filter: refused when invalid (`strict`), or kept as a string that matches nothing."""
     def drop(value: Any, handler: Any) -> Any:
         try:
@@ -107,7 +125,41 @@ def _filter(allowed: tuple[str, ...], strict: bool, dropped_when_invalid: bool) 
             return None  # the fault: an unknown value is dropped and the list comes back unfiltered
     if dropped_when_invalid:
         return Annotated[Literal[allowed], WrapValidator(drop)]
+    if case_insensitive:
+        return _enum(allowed, True) if strict else str
     return Literal[allowed] if strict else str
+
+
+def _utf8_bytes_at_most(limit: int) -> Any:
+    """The length-in-bytes fault: a character limit checked on the UTF-8 bytes."""
+    def check(value: str) -> str:
+        if len(value.encode("utf-8", "surrogatepass")) > limit:
+            raise _invalid(f"must be at most {limit} characters")
+        return value
+    return AfterValidator(check)
+
+
+def _number_as_string(value: Any) -> Any:
+    """The lax-string-coercion fault: a number where a string belongs becomes its decimal text (Pydantic v1)."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+@dataclass(frozen=True)
+class _Strings:
+    name: Any
+    text: Any
+    tags: Any
+
+
+def _strings(limit: int, mode: Mode, faults: FaultSet) -> _Strings:
+    """The string types of a customer body for one length limit (and the faults that bend it)."""
+    byte_limit = [_utf8_bytes_at_most(ORDINARY_LENGTH)] if faults.on("length-in-bytes") else []
+    lax = [BeforeValidator(_number_as_string)] if faults.on("lax-string-coercion") else []
+    name_checks: list[Any] = [*lax, StringConstraints(min_length=1, max_length=limit), *byte_limit]
+    if mode.takes("whitespace-name", "rejected"):
+        name_checks.append(AfterValidator(_not_blank))
+    text = Annotated[str, *lax, StringConstraints(max_length=limit), *byte_limit]
+    return _Strings(Annotated[str, *name_checks], text, Annotated[list[text], Field(max_length=MAX_TAGS)])
 
 
 def build_models(mode: Mode, faults: FaultSet) -> Models:
@@ -121,23 +173,25 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
     def optional(field: str, kind: Any) -> Any:
         return kind | None if field in nullable else kind
 
-    name_checks: list[Any] = [StringConstraints(min_length=1, max_length=limit)]
-    if mode.takes("whitespace-name", "rejected"):
-        name_checks.append(AfterValidator(_not_blank))
-    Name = Annotated[str, *name_checks]
+    on_create = _strings(limit, mode, faults)
+    on_patch = _strings(ORDINARY_LENGTH - 1, mode, faults) if faults.on("patch-limit-254") else on_create
     Email = Annotated[str, AfterValidator(_email_checker(faults))]
-    Text = Annotated[str, StringConstraints(max_length=limit)]
-    Tags = Annotated[list[Text], Field(max_length=MAX_TAGS)]
+    Text = on_create.text  # noqa: N806
     CustomFields = Annotated[dict[str, Any], AfterValidator(
         _custom_fields_checker(mode.takes("customfields-nested", "accepted"), limit))]
+    case_insensitive = faults.on("enum-case-insensitive")
+    Status, Sentiment = _enum(STATUSES, case_insensitive), _enum(SENTIMENTS, case_insensitive)  # noqa: N806
     body_config = ConfigDict(strict=True, extra=extra)
+
+    Name, CreateText, CreateTags = on_create.name, on_create.text, on_create.tags  # noqa: N806
+    PatchName, PatchText, PatchTags = on_patch.name, on_patch.text, on_patch.tags  # noqa: N806
 
     class CustomerFields(BaseModel):
         model_config = body_config
         status: optional("status", Status) = None
         sentiment: optional("sentiment", Sentiment) = None
-        tags: optional("tags", Tags) = None
-        notes: optional("notes", Text) = None
+        tags: optional("tags", CreateTags) = None
+        notes: optional("notes", CreateText) = None
         customFields: optional("customFields", CustomFields) = None
 
     if faults.on("create-missing-email-201"):
@@ -150,8 +204,10 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
             email: Email
 
     class CustomerPatch(CustomerFields):  # absent → None (defaults are not validated); an explicit null fails
-        name: Name = None
+        name: PatchName = None
         email: Email = None
+        tags: optional("tags", PatchTags) = None
+        notes: optional("notes", PatchText) = None
 
     if faults.on("patch-resets-ticketcount"):
         class TablePatch(CustomerPatch):  # the bug: the update model exposes read-only columns
@@ -173,12 +229,12 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
         events: Annotated[list[EventType], Field(min_length=1)]
         name: Text | None = None
 
-    lenient = faults.on("bad-page-params-default")
+    lenient, parse_int = faults.on("bad-page-params-default"), faults.on("page-params-parseint")
     default_size = 10 if faults.on("list-default-pagesize-10") else 20
-    Page = _page_number(1, lenient)
-    PageSize = _page_number(default_size, lenient)
+    Page = _page_number(1, lenient, parse_int)
+    PageSize = _page_number(default_size, lenient, parse_int)
     strict_filter = mode.takes("invalid-filter", "reject")
-    dropped = faults.on("invalid-filter-ignored")
+    dropped, any_case = faults.on("invalid-filter-ignored"), faults.on("filter-case-insensitive")
     query_config = ConfigDict(extra="ignore")
 
     class PageQuery(BaseModel):
@@ -187,8 +243,8 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
         pageSize: PageSize = default_size
 
     class CustomerQuery(PageQuery):
-        status: _filter(STATUSES, strict_filter, dropped) | None = None
-        sentiment: _filter(SENTIMENTS, strict_filter, dropped) | None = None
+        status: _filter(STATUSES, strict_filter, dropped, any_case) | None = None
+        sentiment: _filter(SENTIMENTS, strict_filter, dropped, any_case) | None = None
         search: str | None = None
         tag: str | None = None
 

@@ -27,6 +27,8 @@ def page_of(ref: Reference, query: Any) -> Page:
     number, size = query.page, query.pageSize
     if ref.faults.on("pagesize-capped-50") and CONFIGURED_MAX_OF_THE_FAULT < size <= MAX_PAGE_SIZE:
         return Page(number, CONFIGURED_MAX_OF_THE_FAULT, CONFIGURED_MAX_OF_THE_FAULT)
+    if ref.faults.on("pagesize-max-exclusive") and size == MAX_PAGE_SIZE:  # the bug: `size < 100`
+        raise ref.errors.invalid("pageSize", f"pageSize must be less than {MAX_PAGE_SIZE}")
     if size <= MAX_PAGE_SIZE:
         return Page(number, size, size)
     if ref.faults.on("pagesize-unbounded"):

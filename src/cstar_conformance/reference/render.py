@@ -144,6 +144,17 @@ class Renderer:
 
     # ---------------------------------------------------------------------- events
 
+    def _event_customer(self, wire: dict[str, Any]) -> dict[str, Any]:
+        """The payload's customer as the faults' event serializers spell it."""
+        if self.faults.on("webhook-customfields-stringified"):  # a map[string]string on the way
+            wire["custom_fields"] = {key: value if isinstance(value, str) else json.dumps(value)
+                                     for key, value in wire["custom_fields"].items()}
+        if self.faults.on("webhook-notes-null-as-empty") and wire["notes"] is None:
+            wire["notes"] = ""  # a non-nullable string in the event schema
+        if self.faults.on("webhook-omits-empty"):  # Go's omitempty
+            wire = {key: value for key, value in wire.items() if value not in (None, "", [], {})}
+        return wire
+
     def event(self, team_id: str, event_type: str, customer: dict[str, Any]) -> dict[str, Any]:
         """A webhook event about `customer` (as the API returned it), stamped now."""
         if self.faults.on("webhook-camelcase-payload"):
@@ -156,9 +167,12 @@ class Renderer:
                 "ticket_count": customer["ticketCount"], "created_at": customer["createdAt"],
                 "updated_at": customer["updatedAt"],
             }
+            wire = self._event_customer(wire)
             if self.extras == "everywhere":
                 wire = {"object": "customer", **wire, "metadata": {}}
-        payload: dict[str, Any] = {"id": "evt_" + uuid.uuid4().hex, "type": event_type,
+        event_id = "evt_" + (customer["id"].replace("-", "") if self.faults.on("webhook-event-id-per-customer")
+                             else uuid.uuid4().hex)
+        payload: dict[str, Any] = {"id": event_id, "type": event_type,
                                    "created_at": self.timestamp(now_us()), "team_id": team_id,
                                    "data": {"customer": wire}}
         if self.extras == "everywhere":

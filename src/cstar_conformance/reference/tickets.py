@@ -39,7 +39,8 @@ def router(ref: Reference) -> APIRouter:
 
     @routes.get("/tickets/{ticket_id}")
     def get_route(ticket_id: str, caller: Caller = reader, session: Session = read_session) -> Response:
-        row = _find(session, caller, parse_id(ticket_id, "ticket"))
+        team = None if ref.faults.on("ticket-read-any-team") else caller.team_id  # the bug: no tenant condition
+        row = _find(session, team, parse_id(ticket_id, "ticket"))
         if row is None:
             raise not_found("ticket", "ticketId")
         return ref.render.ok(ref.render.ticket(row))
@@ -51,8 +52,12 @@ def router(ref: Reference) -> APIRouter:
     return routes
 
 
-def _find(session: Session, caller: Caller, ticket_id: str) -> Ticket | None:
-    return session.scalars(select(Ticket).where(Ticket.id == ticket_id, Ticket.team_id == caller.team_id)).first()
+def _find(session: Session, team_id: str | None, ticket_id: str) -> Ticket | None:
+    """A ticket by id, in `team_id` (None: any team — only a fault asks for that)."""
+    query = select(Ticket).where(Ticket.id == ticket_id)
+    if team_id is not None:
+        query = query.where(Ticket.team_id == team_id)
+    return session.scalars(query).first()
 
 
 def _not_the_teams_customer(ref: Reference) -> ApiError:
@@ -73,7 +78,11 @@ def create_ticket(ref: Reference, unit: Unit, caller: Caller, body: BaseModel, k
     customer_id = raw_customer.lower()
     session = unit.session
     team = None if ref.faults.on("ticket-any-customer") else caller.team_id
-    if find_customer(session, team, customer_id) is None:
+    if ref.faults.on("ticket-for-deleted-customer"):  # the bug: the soft-deleted flag is not looked at
+        known = session.scalar(select(Customer.id).where(Customer.id == customer_id, Customer.team_id == team))
+    else:
+        known = find_customer(session, team, customer_id)
+    if known is None:
         raise _not_the_teams_customer(ref)
     stamp = now_us()
     row = Ticket(id=str(uuid.uuid4()), team_id=caller.team_id, customer_id=customer_id, title=values["title"],
@@ -90,7 +99,9 @@ def list_tickets(ref: Reference, session: Session, caller: Caller, query: Any) -
     page = paging.page_of(ref, query)
     conditions = [Ticket.team_id == caller.team_id]
     if query.customerId is not None:
-        conditions.append(Ticket.customer_id == query.customerId.lower())
+        by_customer = Ticket.customer_id == query.customerId.lower()
+        # the ticket-list-customer-any-team bug: the customer filter replaces the team condition
+        conditions = [by_customer] if ref.faults.on("ticket-list-customer-any-team") else [*conditions, by_customer]
     total = session.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
     window = paging.window(page, total)
     order = ref.mode.get("list-order")
@@ -104,7 +115,7 @@ def list_tickets(ref: Reference, session: Session, caller: Caller, query: Any) -
 def delete_ticket(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> Response:
     ticket_id = parse_id(raw_id, "ticket")
     session = unit.session
-    row = _find(session, caller, ticket_id)
+    row = _find(session, caller.team_id, ticket_id)
     if row is None:
         raise not_found("ticket", "ticketId")
     if ref.mode.takes("ticketcount-on-delete", "lowered"):  # a live count rather than "tickets ever opened"

@@ -49,8 +49,23 @@ def defaults(ref: Reference) -> dict[str, Any]:
             "tags": [], "notes": default_notes(ref), "customFields": {}}
 
 
+VARCHAR_LENGTH = 255  # the column of the long-string-500 fault
+
+
+class StorageError(Exception):
+    """What a database driver raises for a value its column type cannot hold (only under faults)."""
+
+
 def stored_text(ref: Reference, value: str) -> str:
-    if ref.faults.on("emoji-mangled"):  # a utf8mb3 column: no room for characters outside the BMP
+    """A string as a text column keeps it (faithfully, but for the faults' column types and drivers)."""
+    faults = ref.faults
+    if faults.on("nul-500") and "\x00" in value:  # PostgreSQL text
+        raise StorageError('invalid byte sequence for encoding "UTF8": 0x00')
+    if faults.on("long-string-500") and len(value) > VARCHAR_LENGTH:  # MySQL strict mode, no check in the API
+        raise StorageError(f"Data too long for column (VARCHAR({VARCHAR_LENGTH}))")
+    if faults.on("nul-truncates"):  # a C string in the driver
+        value = value.split("\x00", 1)[0]
+    if faults.on("emoji-mangled"):  # a utf8mb3 column: no room for characters outside the BMP
         return "".join(ch if ord(ch) <= 0xFFFF else "?" for ch in value)
     return value
 
