@@ -3,7 +3,9 @@ and which checks apply where — so that no MAY alternative of the contract (doc
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 
-from cstar_conformance import fuzz_failures
+from cstar_conformance import fuzz_failures, specfile
 from cstar_conformance.exits import EXIT_SPEC, StopRun
 from cstar_conformance.factory import EMAIL_DOMAIN
 from cstar_conformance.traffic import retry_hint
@@ -87,12 +89,37 @@ REQUIRED_OPERATIONS = (("get", "/teams/{teamId}/customers"), ("post", "/teams/{t
                        ("delete", "/teams/{teamId}/customers/{customerId}"))
 
 
+def _validation_stamp(text: str) -> Path:
+    """Where the validation of this exact spec text, by this validator version, is remembered: the user's
+    cache folder (validating takes ~1 s, paid by every run otherwise)."""
+    from importlib.metadata import version
+
+    key = hashlib.sha256(f"{version('openapi-spec-validator')}\n{text}".encode()).hexdigest()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cstar-conformance" / "valid-specs"
+    return cache / key
+
+
+def _validated_before(text: str) -> bool:
+    try:
+        return _validation_stamp(text).exists()
+    except OSError:
+        return False
+
+
+def _remember_valid(text: str) -> None:
+    stamp = _validation_stamp(text)
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+    except OSError:
+        pass  # a read-only home only costs the next run the validation
+
+
 def check_spec(path: Path) -> None:
     """Anything that is not an OpenAPI 3.1 document of this API ends the run before any request, with
     one line: an unreadable or binary file, YAML that is not a mapping, Swagger 2.0, OpenAPI 3.0, a
     document that fails validation, or one without the customer operations."""
     import yaml
-    from openapi_spec_validator import validate
 
     try:
         text = path.read_bytes().decode("utf-8")
@@ -103,7 +130,7 @@ def check_spec(path: Path) -> None:
     if "\x00" in text:
         raise StopRun(f"the spec {path} is not a text file (it holds NUL bytes)", EXIT_SPEC)
     try:
-        document = yaml.safe_load(text)
+        document = specfile.parse(text)
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}" if where else ""
@@ -120,7 +147,11 @@ def check_spec(path: Path) -> None:
     if not re.fullmatch(r"3\.1(\.\d+)?", str(version)):
         raise StopRun(f"the spec {path} is OpenAPI {version}: the suite needs OpenAPI 3.1", EXIT_SPEC)
     try:
-        validate(document)
+        if not _validated_before(text):
+            from openapi_spec_validator import validate
+
+            validate(document)
+            _remember_valid(text)
     except Exception as exc:  # noqa: BLE001 - the validator raises several kinds; each means "not valid"
         path_in_doc = "/".join(str(p) for p in getattr(exc, "path", []) or [])
         reason = (str(getattr(exc, "message", "") or exc).splitlines() or [type(exc).__name__])[0][:200]

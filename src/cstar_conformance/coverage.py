@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from cstar_conformance import specfile
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 FUZZING = ("contract", "contract-stateful")
@@ -24,7 +24,7 @@ RATE_LIMITED = "429"
 
 def documented(spec_path: Path) -> dict[str, list[str]]:
     """Every operation of the spec (`POST /customers`, as the run names them) with its status codes."""
-    document = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
+    document = specfile.parse(spec_path.read_text(encoding="utf-8")) or {}
     found: dict[str, list[str]] = {}
     for path, item in (document.get("paths") or {}).items():
         for method in METHODS:

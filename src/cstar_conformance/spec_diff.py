@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from cstar_conformance import specfile
+
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # Limits a request may not tighten: (keyword, True when a larger value is tighter).
 _LIMITS = (("maxLength", False), ("maximum", False), ("exclusiveMaximum", False), ("maxItems", False),
@@ -236,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     spec = args.spec.resolve()
     try:
-        base = yaml.safe_load(read_base(spec, args.base))
-        head = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        base = specfile.parse(read_base(spec, args.base))
+        head = specfile.parse(spec.read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError) as exc:
         sys.stderr.write(f"spec-diff: {str(exc).splitlines()[0]}\n")
         return 4

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cstar_conformance import specfile
 from cstar_conformance.baseline import assign_ids
 from cstar_conformance.coverage import of_run as schema_coverage
 from cstar_conformance.exits import EXIT_BUDGET, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_PASSED, MEANING
@@ -55,7 +56,7 @@ def spec_identity(path: Path) -> tuple[str, str]:
 
     raw = path.read_bytes()
     try:
-        document = yaml.safe_load(raw) or {}
+        document = specfile.parse(raw) or {}
         version = str(document.get("info", {}).get("version", "?")) if isinstance(document, dict) else "?"
     except yaml.YAMLError:
         version = "?"

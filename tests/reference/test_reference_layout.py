@@ -21,8 +21,8 @@ LAYERS: list[set[str]] = [
     {"customer_update"},
     {"customers", "tickets", "webhooks"},
     {"app"},
-    {"__main__"},
     {"process"},
+    {"__main__"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 MAX_LINES = 400

@@ -16,9 +16,8 @@ import uvicorn
 from .app import build_app
 from .faults import BY_NAME, FAULTS
 from .modes import CHOICES, MODES, UnknownChoiceError, resolve
+from .process import READY_PREFIX
 from .settings import Settings, make_teams
-
-READY_PREFIX = "CSTAR_REFERENCE_READY"
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from .__main__ import READY_PREFIX
+# The line the server prints once it listens (`__main__` writes it).
+READY_PREFIX = "CSTAR_REFERENCE_READY"
 
 
 @dataclass
