@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"auth"},
     {"context"},
     {"writes", "paging", "idempotency"},
-    {"customer_update"},
+    {"customer_update", "routing"},
     {"customers", "tickets", "webhooks"},
     {"app"},
     {"process"},

@@ -12,7 +12,7 @@ checks it):
 - ``auth`` — keys, teams, the rate limiter, the `Caller` dependencies
 - ``context`` — one server's parts wired together; read session and write unit of work dependencies
 - ``writes``, ``paging``, ``idempotency`` — helpers the routers share
-- ``customer_update``; then the routers ``customers``, ``tickets``, ``webhooks``
+- ``customer_update``, ``routing`` (the dependencies and router every router starts from); then the routers ``customers``, ``tickets``, ``webhooks``
 - ``app`` (the app factory and middleware); ``process`` (start it as a subprocess and wait for its READY
   line); ``__main__`` (the command line, which prints that line)
 

@@ -5,7 +5,7 @@ import unicodedata
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
 from sqlalchemy import Text, and_, cast, false, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from .errors import not_found
 from .idempotency import IdempotencyKey
 from .models import SENTIMENTS, STATUSES
 from .render import JsonResponse, now_us
+from .routing import route_kit
 from .storage import Customer, Ticket
 from .writes import (
     StorageError,
@@ -36,10 +37,7 @@ from .writes import (
 def router(ref: Reference) -> APIRouter:
     """The customer routes of one server (its body and query models come from its mode)."""
     models = ref.models
-    reader, writer = Depends(ref.auth.reader), Depends(ref.auth.writer)
-    read_session, unit = Depends(ref.read_session), Depends(ref.unit, scope="function")
-    idempotency_key = idempotency.dependency(ref, writer)
-    routes = APIRouter(route_class=ref.route_class())
+    reader, writer, read_session, unit, idempotency_key, routes = route_kit(ref)
     Query_: Any = Annotated[models.customer_query, Query()]  # noqa: N806 - a type built for this server
     CreateBody: Any = models.customer_create  # noqa: N806
 

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -15,16 +15,14 @@ from .context import Reference, Unit
 from .errors import UUID_RE, ApiError, not_found, parse_id
 from .idempotency import IdempotencyKey
 from .render import now_us
+from .routing import route_kit
 from .storage import Customer, Ticket
 from .writes import find_customer
 
 
 def router(ref: Reference) -> APIRouter:
     models = ref.models
-    reader, writer = Depends(ref.auth.reader), Depends(ref.auth.writer)
-    read_session, unit = Depends(ref.read_session), Depends(ref.unit, scope="function")
-    idempotency_key = idempotency.dependency(ref, writer)
-    routes = APIRouter(route_class=ref.route_class())
+    reader, writer, read_session, unit, idempotency_key, routes = route_kit(ref)
     Query_: Any = Annotated[models.ticket_query, Query()]  # noqa: N806 - a type built for this server
     CreateBody: Any = models.ticket_create  # noqa: N806
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import httpx
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,15 +18,13 @@ from .context import Reference, Unit
 from .errors import not_found, parse_id
 from .idempotency import IdempotencyKey
 from .render import now_us
+from .routing import route_kit
 from .storage import Webhook
 
 
 def router(ref: Reference) -> APIRouter:
     models = ref.models
-    reader, writer = Depends(ref.auth.reader), Depends(ref.auth.writer)
-    read_session, unit = Depends(ref.read_session), Depends(ref.unit, scope="function")
-    idempotency_key = idempotency.dependency(ref, writer)
-    routes = APIRouter(route_class=ref.route_class())
+    reader, writer, read_session, unit, idempotency_key, routes = route_kit(ref)
     Query_: Any = Annotated[models.page_query, Query()]  # noqa: N806 - a type built for this server
     CreateBody: Any = models.webhook_create  # noqa: N806
 

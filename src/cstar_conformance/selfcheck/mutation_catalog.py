@@ -29,8 +29,8 @@ from cosmic_ray.plugins import get_operator, operator_names
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/cstar_conformance
 REFERENCE_DIR = PACKAGE_DIR / "reference"
 MUTATED_MODULES = ("app.py", "auth.py", "context.py", "customer_update.py", "customers.py", "delivery.py",
-                   "errors.py", "idempotency.py", "models.py", "paging.py", "render.py", "storage.py",
-                   "tickets.py", "webhooks.py", "writes.py")
+                   "errors.py", "idempotency.py", "models.py", "paging.py", "render.py", "routing.py",
+                   "storage.py", "tickets.py", "webhooks.py", "writes.py")
 NOT_MUTATED = {"faults.py": "fault registry", "modes.py": "legal-mode registry", "settings.py": "server settings",
                "__main__.py": "command line", "process.py": "subprocess plumbing", "__init__.py": "exports"}
 UNION_IN_ANNOTATION = "core/ReplaceBinaryOperator_BitOr_"
