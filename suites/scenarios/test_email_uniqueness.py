@@ -145,3 +145,30 @@ def test_concurrent_creates_of_one_new_email_let_exactly_one_win(api: ApiClient,
         capabilities.block("CREATE-2XX", f"the winning create did not return the customer: {expect.describe(won[0])}")
     found = holders(api, email, winner)
     assert len(found) == 1, f"[EMAIL-UNIQUE-CONCURRENT] {len(found)} customers hold {email}: {found}"
+
+
+# Found by machine-made mutants of the reference (docs/mutation-survivors.md): a PATCH conflict query
+# whose team condition is wrong looks into the other team.
+def _patch_email(api: ApiClient, customer: dict[str, Any], email: str, whose: str) -> None:
+    response = api.patch(f"/customers/{customer['id']}", {"email": email})
+    assert 200 <= response.status_code < 300, (
+        f"[PATCH-KEEPS-OMITTED] {email} belongs only to {whose} team's customer, and an address is unique per team "
+        f"(EMAIL-OTHER-TEAM-OK): the PATCH must change the email: {expect.describe(response)}")
+    got = expect.success(response, SUCCESS_2XX)
+    assert isinstance(got, dict) and got.get("email") == email, (
+        f"[PATCH-KEEPS-OMITTED] the PATCH answered without the new email {email}: {expect.describe(response)}")
+    stored = capabilities.read_back(api, customer["id"])
+    assert stored.get("email") == email, (
+        f"[PATCH-KEEPS-OMITTED] the new email {email} was not stored: GET says {stored.get('email')!r}")
+
+
+@pytest.mark.rule("PATCH-KEEPS-OMITTED", "EMAIL-OTHER-TEAM-OK")
+def test_patch_to_an_address_used_only_in_another_team_is_accepted_both_ways(
+        api: ApiClient, other_api: ApiClient, factory: DataFactory) -> None:
+    # both directions: a conflict query whose team condition is wrong (`!=`, `<`, `>=`, none) looks into
+    # the other team for one of the two teams at least
+    mine = capabilities.create_customer(factory, "patch-xteam-a")
+    theirs = capabilities.create_customer(factory, "patch-xteam-b", api=other_api)
+    _patch_email(api, mine, theirs["email"], "the other")
+    mine_again = capabilities.create_customer(factory, "patch-xteam-c")
+    _patch_email(other_api, theirs, mine_again["email"], "this")
