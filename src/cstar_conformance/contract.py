@@ -10,9 +10,6 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import schemathesis
-from schemathesis.config import SchemathesisConfig
-
 from cstar_conformance import fuzz_failures, specfile
 from cstar_conformance.exits import EXIT_SPEC, StopRun
 from cstar_conformance.factory import EMAIL_DOMAIN
@@ -20,8 +17,10 @@ from cstar_conformance.traffic import retry_hint
 
 if TYPE_CHECKING:
     from schemathesis import Case
+    from schemathesis.config import SchemathesisConfig
     from schemathesis.schemas import BaseSchema
 
+    from cstar_conformance.keywords import Keywords
     from cstar_conformance.session import Session
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml"
@@ -79,6 +78,8 @@ def config_for(session: Session | None, anchor_id: str | None = None) -> Schemat
         data["headers"] = {"Authorization": f"Bearer {session.target.team.api_key}"}
         data["parameters"] = {"teamId": session.target.team.id}
         data["request-timeout"] = 15
+    from schemathesis.config import SchemathesisConfig
+
     return SchemathesisConfig.from_dict(data)
 
 
@@ -167,9 +168,13 @@ def check_spec(path: Path) -> None:
 def load(session: Session | None) -> BaseSchema:
     anchor = create_anchor(session) if session is not None else None
     spec = session.spec_path if session is not None else SPEC_PATH
+    import schemathesis
+
     schema = schemathesis.openapi.from_path(spec, config=config_for(session, anchor))
     if session is not None:
-        send_through(schema, session)
+        from cstar_conformance.keywords import Keywords
+
+        send_through(schema, session, Keywords(specfile.parse(Path(spec).read_bytes()) or {}))
     return schema
 
 
@@ -178,10 +183,11 @@ def operation_label(case: Case) -> str:
     return f"{case.operation.method.upper()} {case.operation.path.removeprefix('/teams/{teamId}')}"
 
 
-def send_through(schema: BaseSchema, session: Session) -> None:
+def send_through(schema: BaseSchema, session: Session, keywords: Keywords) -> None:
     """Send every request of this schema — generated cases, the probes some checks make on their own,
     the stateful steps — through the run's Traffic: counted, throttled, within budget, 429s waited out
-    (never graded), and attached to the running test as evidence."""
+    (never graded), and attached to the running test as evidence; note the schema keywords each request
+    and each answer exercised (keyword coverage)."""
     from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
     from cstar_conformance.session import FAMILY
@@ -194,9 +200,14 @@ def send_through(schema: BaseSchema, session: Session) -> None:
                 fuzz_failures.remember(case, response)
                 return response
 
-            return state.traffic.send(attempt, family=FAMILY.get(), operation=operation_label(case),
-                                      status=lambda r: int(r.status_code),
-                                      hint=lambda r: retry_hint(r.headers, r.json))
+            operation = operation_label(case)
+            state.stats.note_keywords(keywords.request_hits(operation, request_parts(case)))
+            response = state.traffic.send(attempt, family=FAMILY.get(), operation=operation,
+                                          status=lambda r: int(r.status_code),
+                                          hint=lambda r: retry_hint(r.headers, r.json))
+            state.stats.note_keywords(keywords.response_hits(operation, int(response.status_code),
+                                                             json_body(response)))
+            return response
 
     state = session
     transport = CountedTransport()
@@ -208,6 +219,27 @@ def send_through(schema: BaseSchema, session: Session) -> None:
             return transport
 
     schema.__class__ = CountedSchema
+
+
+def request_parts(case: Case) -> dict[str, Any]:
+    """What a case sends, by place, for keyword coverage (no "body" key when it sends none)."""
+    from schemathesis.core import NOT_SET
+
+    parts: dict[str, Any] = {"query": case.query or {}, "path": case.path_parameters or {},
+                             "header": case.headers or {}}
+    if case.body is not NOT_SET:
+        parts["body"] = case.body
+    return parts
+
+
+def json_body(response: Any) -> Any:
+    """The answer's JSON body, or None when it has none."""
+    if "json" not in str(response.headers.get("content-type", "")).lower():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def create_anchor(session: Session) -> str | None:

@@ -11,10 +11,8 @@ from typing import Any
 
 from cstar_conformance import specfile
 
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 FUZZING = ("contract", "contract-stateful")
 HOUSEKEEPING = ("preflight", "setup", "cleanup", "sweep")
-TEAM_PREFIX = "/teams/{teamId}"
 # Codes the contract lets a target choose between (MAY): one target answers one of each pair, so the
 # other counts as covered by the alternative it chose — 400|422 invalid input, 403|404 another team,
 # 200|201 create, 200|204 delete, 400|404 a malformed id.
@@ -24,14 +22,14 @@ RATE_LIMITED = "429"
 
 def documented(spec_path: Path) -> dict[str, list[str]]:
     """Every operation of the spec (`POST /customers`, as the run names them) with its status codes."""
-    document = specfile.parse(spec_path.read_text(encoding="utf-8")) or {}
+    document = specfile.parse(spec_path.read_bytes()) or {}
     found: dict[str, list[str]] = {}
     for path, item in (document.get("paths") or {}).items():
-        for method in METHODS:
+        for method in specfile.METHODS:
             operation = (item or {}).get(method)
             if isinstance(operation, dict):
-                label = f"{method.upper()} {str(path).removeprefix(TEAM_PREFIX) or '/'}"
-                found[label] = sorted(str(code) for code in (operation.get("responses") or {}) if str(code).isdigit())
+                codes = operation.get("responses") or {}
+                found[specfile.operation_name(method, str(path))] = sorted(str(c) for c in codes if str(c).isdigit())
     return found
 
 
@@ -49,8 +47,9 @@ def _source(family: str) -> str:
     return "fuzzing" if family in FUZZING else "housekeeping" if family in HOUSEKEEPING else "scenarios"
 
 
-def of_run(spec_path: Path, by_answer: dict[str, int]) -> dict[str, Any]:
-    """The run's coverage, from its counted answers ("family|operation|status" → count)."""
+def of_run(spec_path: Path, by_answer: dict[str, int], by_keyword: dict[str, int] | None = None) -> dict[str, Any]:
+    """The run's coverage, from its counted answers ("family|operation|status" → count) and the keyword
+    hits of its fuzzing (keywords.py)."""
     spec = documented(spec_path)
     seen: dict[str, dict[str, dict[str, int]]] = {}
     for key, count in by_answer.items():
@@ -78,7 +77,15 @@ def of_run(spec_path: Path, by_answer: dict[str, int]) -> dict[str, Any]:
         "all_operations": _totals(operations),
         "operations": operations,
         "other_requests": {op: codes for op, codes in seen.items() if op not in spec},
+        "keywords": keyword_coverage(spec_path, by_keyword or {}),
     }
+
+
+def keyword_coverage(spec_path: Path, hits: dict[str, int]) -> dict[str, Any]:
+    """The schema keywords the run's fuzzing exercised (keywords.py; imported here, when the run ends)."""
+    from cstar_conformance import keywords
+
+    return keywords.summary(keywords.Keywords(specfile.parse(spec_path.read_bytes()) or {}), hits)
 
 
 def _totals(operations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -108,4 +115,11 @@ def line(coverage: dict[str, Any]) -> str:
             f"legal alternative answered, {len(customer['rate_limit_not_met'])} × 429 not met); all operations "
             f"{every['reached']}/{every['operations']}, codes {every['observed']}/{every['status_codes']}; "
             + (f"not observed: {', '.join(missing[:12])}{' …' if len(missing) > 12 else ''}" if missing
-               else "every other documented code of the customer operations observed"))
+               else "every other documented code of the customer operations observed")
+            + (f"\n{keyword_line(coverage['keywords'])}" if coverage.get("keywords") else ""))
+
+
+def keyword_line(coverage: dict[str, Any]) -> str:
+    from cstar_conformance import keywords
+
+    return keywords.line(coverage)

@@ -120,12 +120,13 @@ def requests_of(state: Session) -> dict[str, Any]:
     by_operation: Counter[str] = Counter(own["by_operation"]) + Counter(workers["by_operation"])
     limited: Counter[str] = Counter(own["rate_limited_by_family"]) + Counter(workers["rate_limited_by_family"])
     answers: Counter[str] = Counter(own.get("by_answer", {})) + Counter(workers.get("by_answer", {}))
+    keywords: Counter[str] = Counter(own.get("by_keyword", {})) + Counter(workers.get("by_keyword", {}))
     budget = state.traffic.budget
     return {"total": own["total"] + workers["total"], "rate_limited": own["rate_limited"] + workers["rate_limited"],
             "rate_limited_by_family": dict(limited.most_common()),
             "max_requests": budget.max_requests, "seconds_waiting_429": round(budget.waited, 1),
             "by_family": dict(by_family.most_common()), "by_operation": dict(by_operation.most_common()),
-            "by_answer": dict(sorted(answers.items()))}
+            "by_answer": dict(sorted(answers.items())), "by_keyword": dict(sorted(keywords.items()))}
 
 
 _COLOURS = {summary.PASS: {"green": True}, summary.FAIL: {"red": True}, summary.INCOMPLETE: {"yellow": True},

@@ -27,7 +27,6 @@ import yaml
 
 from cstar_conformance import specfile
 
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 # Limits a request may not tighten: (keyword, True when a larger value is tighter).
 _LIMITS = (("maxLength", False), ("maximum", False), ("exclusiveMaximum", False), ("maxItems", False),
            ("maxProperties", False), ("minLength", True), ("minimum", True), ("exclusiveMinimum", True),
@@ -204,7 +203,7 @@ def diff(base: dict[str, Any], head: dict[str, Any]) -> list[Change]:
     for path in old_paths:
         old_item = docs.resolve(base, old_paths[path]) or {}
         new_item = docs.resolve(head, new_paths.get(path)) or {}
-        for method in METHODS:
+        for method in specfile.METHODS:
             if method not in old_item:
                 continue
             where = f"{method.upper()} {path}"
@@ -213,7 +212,7 @@ def diff(base: dict[str, Any], head: dict[str, Any]) -> list[Change]:
                 continue
             compare_operation(docs, where, old_item, new_item, old_item[method], new_item[method])
     for path in new_paths:
-        for method in METHODS:
+        for method in specfile.METHODS:
             if method in (new_paths[path] or {}) and method not in (old_paths.get(path) or {}):
                 docs.add("note", f"{method.upper()} {path}", "operation added")
     return docs.changes

@@ -58,7 +58,7 @@ def spec_identity(path: Path) -> tuple[str, str]:
     try:
         document = specfile.parse(raw) or {}
         version = str(document.get("info", {}).get("version", "?")) if isinstance(document, dict) else "?"
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):
         version = "?"
     return version, hashlib.sha256(raw).hexdigest()[:12]
 
@@ -110,8 +110,9 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
     spec_version, spec_hash = spec_identity(state.spec_path) if state.spec_path.exists() else ("?", "?")
     assign_ids(state.results)
     answers = requests.pop("by_answer", {})
+    hits = requests.pop("by_keyword", {})
     if state.spec_path.exists():
-        state.coverage = schema_coverage(state.spec_path, answers)
+        state.coverage = schema_coverage(state.spec_path, answers, hits)
     return {
         "complete": complete,
         "verdict": verdict,

@@ -40,6 +40,7 @@ class RequestStats:
     by_operation: Counter[str] = field(default_factory=Counter)
     rate_limited_by_family: Counter[str] = field(default_factory=Counter)
     by_answer: Counter[str] = field(default_factory=Counter)  # "family|operation|status": schema coverage
+    by_keyword: Counter[str] = field(default_factory=Counter)  # keyword coverage of the fuzzing (keywords.py)
     retry_hints: list[float | None] = field(default_factory=list)  # per 429: the wait it asked for, or None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -53,6 +54,10 @@ class RequestStats:
                 self.rate_limited += 1
                 self.rate_limited_by_family[family] += 1
 
+    def note_keywords(self, hits: list[str]) -> None:
+        with self._lock:
+            self.by_keyword.update(hits)
+
     def note_429(self, hint: float | None) -> None:
         with self._lock:
             self.retry_hints.append(hint)
@@ -61,7 +66,8 @@ class RequestStats:
         with self._lock:
             return {"total": self.total, "rate_limited": self.rate_limited, "by_family": dict(self.by_family),
                     "by_operation": dict(self.by_operation), "retry_hints": list(self.retry_hints),
-                    "rate_limited_by_family": dict(self.rate_limited_by_family), "by_answer": dict(self.by_answer)}
+                    "rate_limited_by_family": dict(self.rate_limited_by_family), "by_answer": dict(self.by_answer),
+                    "by_keyword": dict(self.by_keyword)}
 
     def merge(self, other: Mapping[str, Any]) -> None:
         """Add the counts of another process (an xdist worker)."""
@@ -72,6 +78,7 @@ class RequestStats:
             self.by_operation.update(other.get("by_operation", {}))
             self.rate_limited_by_family.update(other.get("rate_limited_by_family", {}))
             self.by_answer.update(other.get("by_answer", {}))
+            self.by_keyword.update(other.get("by_keyword", {}))
             self.retry_hints += list(other.get("retry_hints", []))
 
 

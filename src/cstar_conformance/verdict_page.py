@@ -109,7 +109,27 @@ def _coverage_html(coverage: dict[str, Any]) -> str:
             "<p class='rule'>✓ observed by a check (fuzz: by Schemathesis); ≈ the legal alternative the target "
             "answered instead; 429 not met: the target did not rate-limit; ✗ not observed.</p>"
             "<table><tr><th>operation</th><th>documented status codes</th><th>undocumented answers</th></tr>"
-            + "".join(rows) + "</table>")
+            + "".join(rows) + "</table>" + _keywords_html(coverage.get("keywords")))
+
+
+def _keywords_html(keywords: dict[str, Any] | None) -> str:
+    """The schema keywords the fuzzing exercised, and the customer request keywords it left one-sided."""
+    if not keywords:
+        return ""
+    from cstar_conformance.coverage import keyword_line
+
+    mine = keywords["customer_operations"]
+    lists = [(title, mine.get(key) or []) for title, key in (
+        ("given only valid values (the fuzzing never broke them)", "request_never_broken"),
+        ("given only invalid values", "request_never_met"), ("never reached", "request_not_reached"))]
+    details = "".join(f"<details><summary>Customer request keywords {escape(title)}: {len(items)}</summary><ul>"
+                      + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul></details>"
+                      for title, items in lists if items)
+    return (f"<h3>Schema keywords</h3><p>{escape(keyword_line(keywords))}</p>"
+            "<p class='rule'>A request keyword is reached when a generated request carried a value it applies to, "
+            "and counts both ways when one value met it and another broke it; a parameter's <code>type: "
+            "string</code> cannot be broken on the wire. A response keyword is reached when an answer carried a "
+            "value it applies to.</p>" + details)
 
 
 def render(summary: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from types import FrameType
@@ -117,4 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything is closed by now (database, its temporary file, the webhook workers told to stop): skip
+    # the interpreter's teardown of FastAPI, Pydantic and SQLAlchemy, ~0.4 s on every stop of the server.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
