@@ -31,9 +31,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # The project's own tests (unit, reference, the suite run as users run it), then the mutation run.
-# Two xdist workers: the quality tests mostly wait on the suite subprocesses they start.
+# Three xdist workers on two cores, work-stealing: the quality tests mostly wait on the suite subprocesses
+# they start (two workers kept the cores ~70% busy: 6.1 min; three: 4.7 min, the long tests no longer last).
 test: $(STAMP) lint
-	$(BIN)/pytest tests -p no:cacheprovider -n 2 $(ARGS)
+	$(BIN)/pytest tests -p no:cacheprovider -n 3 --dist worksteal $(ARGS)
 	$(BIN)/python -m cstar_conformance.selfcheck.mutants
 
 # The suite against the clean reference, the legal-variation mode and every fault switch.
