@@ -6,12 +6,13 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from cstar_conformance.reference.faults import FAULTS
 from cstar_conformance.reference.modes import CHOICES
-from cstar_conformance.reference.process import RunningReference
+from cstar_conformance.reference.process import RunningReference, start_reference
 from cstar_conformance.rules import BY_ID
 
 COMMAND = [sys.executable, "-m", "cstar_conformance.reference"]
@@ -40,6 +41,19 @@ def test_sigterm_exits_cleanly(launch: Callable[..., RunningReference]) -> None:
     server = launch("--fault", "delete-no-cascade,ticketcount-cached")
     assert server.faults == ["delete-no-cascade", "ticketcount-cached"]
     assert server.stop() == 0
+
+
+def test_a_stopped_server_lets_coverage_save_its_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server skips the interpreter's teardown when it stops (os._exit), except under coverage.py, which
+    # saves at exit: `make mutmut` learns which lines each mode reaches from that data. A stand-in module
+    # named `coverage` (loaded at start-up like coverage.process_startup) proves its exit handler runs.
+    saved = tmp_path / "saved"
+    handler = f"atexit.register(lambda: open({str(saved)!r}, 'w').close())"
+    (tmp_path / "coverage.py").write_text(f"import atexit\n{handler}\n")
+    (tmp_path / "sitecustomize.py").write_text("import coverage\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    server = start_reference(())
+    assert server.stop() == 0 and saved.exists(), "the server's exit skipped coverage.py's save"
 
 
 def test_list_choices_prints_every_choice_with_the_modes_that_take_each_alternative() -> None:

@@ -88,3 +88,39 @@ def test_red_checks_are_confirmed_by_their_node_ids_and_a_refused_preflight_need
            "preflight (exit 10)", "suites/scenarios/test_a.py::test_x[p] [error]"]
     assert red_nodes(red) == ("suites/scenarios/test_a.py::test_x[p]", "suites/contract/test_c.py")
     assert red_nodes(["budget exhausted (exit 14)"]) == ()
+
+
+def test_the_sample_keeps_a_mutant_while_its_line_is_unchanged_when_code_moves_or_grows(tmp_path: Path) -> None:
+    from dataclasses import dataclass, replace
+
+    from cstar_conformance.selfcheck.mutation_sample import select
+
+    @dataclass(frozen=True)
+    class M:
+        module: str
+        operator: str
+        line: int
+        column: int
+
+        @property
+        def id(self) -> str:
+            return f"{self.module}:{self.line}:{self.column}:{self.operator}"
+
+    code = [f"x{i} = {i} + 1" for i in range(200)]
+    (tmp_path / "a.py").write_text("\n".join(code) + "\n")
+    mutants = [M("a.py", op, line, 8) for line in range(1, 201) for op in ("core/NumberReplacer", "core/Add_Sub")]
+    first = select(mutants, 40, 7, [], reference=tmp_path)
+    assert len(first) == 40 and first == select(mutants, 40, 7, [], reference=tmp_path)
+    assert first != select(mutants, 40, 8, [], reference=tmp_path)  # another seed, another sample
+    # ten lines added at the top of the module: every mutant moves ten lines down, none changes
+    (tmp_path / "a.py").write_text("\n".join(["pass"] * 10 + code) + "\n")
+    moved = [replace(m, line=m.line + 10) for m in mutants]
+    assert [m.line - 10 for m in select(moved, 40, 7, [], reference=tmp_path)] == [m.line for m in first]
+    # a second module with 100 mutants of its own: most of the first sample stays (only the cut moves)
+    (tmp_path / "b.py").write_text("\n".join(f"y{i} = {i}" for i in range(100)) + "\n")
+    grown = select([*moved, *(M("b.py", "core/NumberReplacer", line, 5) for line in range(1, 101))], 40, 7, [],
+                   reference=tmp_path)
+    kept = {m.line - 10 for m in grown if m.module == "a.py"} & {m.line for m in first}
+    assert len(kept) >= 20 and len(grown) == 40
+    assert [m.id for m in select(mutants, 40, 7, ["a.py:3:8:.*"], reference=tmp_path)] == [
+        "a.py:3:8:core/NumberReplacer", "a.py:3:8:core/Add_Sub"]

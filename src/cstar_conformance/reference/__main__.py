@@ -121,6 +121,9 @@ if __name__ == "__main__":
     code = main()
     # Everything is closed by now (database, its temporary file, the webhook workers told to stop): skip
     # the interpreter's teardown of FastAPI, Pydantic and SQLAlchemy, ~0.4 s on every stop of the server.
+    # Not under coverage.py (`make mutmut` measures each mode's lines in here): it saves at exit.
+    if "coverage" in sys.modules:
+        sys.exit(code)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import re
 import sys
 import time
@@ -41,6 +40,7 @@ from cstar_conformance.selfcheck import mutation_triage as triage
 from cstar_conformance.selfcheck.mutants import ROOT
 from cstar_conformance.selfcheck.mutation_catalog import MUTATED_MODULES, NOT_MUTATED, Mutant, catalogue
 from cstar_conformance.selfcheck.mutation_coverage import mode_lines, modes_for
+from cstar_conformance.selfcheck.mutation_sample import select
 from cstar_conformance.selfcheck.mutation_suite import (
     SUITES,
     SuiteOptions,
@@ -102,15 +102,6 @@ def control(options: SuiteOptions, base: Path) -> str | None:
         return f"the unmutated reference is not green ({verdict.outcome}: {', '.join(verdict.red) or verdict.detail})"
     print(f"control: the unmutated copy is green in mode clean ({verdict.seconds:.0f} s)", flush=True)
     return None
-
-
-def select(mutants: list[Mutant], n: int, seed: int, only: list[str]) -> list[Mutant]:
-    """The sample: drawn from every generated mutant (so it depends on the code and the seed alone, not on
-    which lines one run happened to reach), or the mutants named by `only`."""
-    if only:
-        return [m for m in mutants if m.id in only or any(re.fullmatch(p, m.id) for p in only)]
-    chosen = set(random.Random(seed).sample(range(len(mutants)), min(n, len(mutants))))
-    return [m for i, m in enumerate(mutants) if i in chosen]
 
 
 def run_in_modes(mutant: Mutant, modes: list[str], quick: SuiteOptions, full: SuiteOptions | None,
