@@ -228,39 +228,64 @@ def test_ticket_for_a_deleted_customer_is_refused(factory: DataFactory, doomed: 
 # count by two, and a tickets list whose team condition is inverted.
 @pytest.mark.rule("CUSTOMER-SHAPE", "TICKET-COUNT")
 def test_deleting_a_ticket_leaves_ticket_count_or_lowers_it_by_one(api: ApiClient, factory: DataFactory) -> None:
-    # three tickets: a count lowered by more than one (or halved) shows, where one ticket would hide it
+    # three tickets: a count lowered by more than one (or halved) shows, where one ticket would hide it;
+    # and a bystander with a ticket of its own, whose count no other customer's ticket may touch — each
+    # deletes one ticket while the other is watched, so an update that matches customers with `>=` or `<=`
+    # instead of `==` (found by mutants) reaches the watched one in one of the two directions
     customer = capabilities.create_customer(factory, "ticket-delete")
     created = factory.create_ticket(customer["id"])
     if created.status_code in (404, 405):
         pytest.skip(f"the target has no Tickets API (POST /tickets → {created.status_code})")
     tickets = [expect.success(r, (200, 201)) for r in (created, *(factory.create_ticket(customer["id"]) for _ in "ab"))]
+    bystander = capabilities.create_customer(factory, "ticket-bystander")
+    own = expect.success(factory.create_ticket(bystander["id"]), (200, 201))
     count = capabilities.read_back(api, customer["id"]).get("ticketCount")
     assert count == customer["ticketCount"] + 3, (
         f"[TICKET-COUNT] three new tickets must raise ticketCount by three: {customer['ticketCount']} → {count!r}")
-    deleted = api.delete(f"/tickets/{tickets[0]['id']}")
-    assert deleted.status_code in (200, 204), f"set-up: deleting a ticket failed: {expect.describe(deleted)}"
-    factory.forget("ticket", tickets[0]["id"])
+    delete_ticket(api, factory, tickets[0]["id"])
     after = expect.customer(capabilities.read_back(api, customer["id"]))  # [CUSTOMER-SHAPE]: an integer ≥ 0
     # §2: the number of the customer's tickets; §4: a delete may lower it (by the ticket deleted) or leave it
     assert after["ticketCount"] in (count, count - 1), (
         f"[TICKET-COUNT] deleting one ticket may lower ticketCount by one or leave it; {count} became "
         f"{after['ticketCount']!r}")
+    problems = []
+    watched = capabilities.read_back(api, bystander["id"]).get("ticketCount")
+    if watched != bystander["ticketCount"] + 1:
+        problems.append(f"deleting a ticket of {customer['id']} made the bystander's count "
+                        f"{bystander['ticketCount'] + 1} → {watched!r}")
+    delete_ticket(api, factory, own["id"])
+    again = capabilities.read_back(api, customer["id"]).get("ticketCount")
+    if again != after["ticketCount"]:
+        problems.append(f"deleting the bystander's ticket made the count of {customer['id']} "
+                        f"{after['ticketCount']} → {again!r}")
+    assert not problems, f"[TICKET-COUNT] a ticket's delete changed another customer's ticketCount: {problems}"
+
+
+def delete_ticket(api: ApiClient, factory: DataFactory, ticket_id: str) -> None:
+    gone = api.delete(f"/tickets/{ticket_id}")
+    assert gone.status_code in (200, 204), f"set-up: deleting a ticket failed: {expect.describe(gone)}"
+    factory.forget("ticket", ticket_id)
 
 
 @pytest.mark.rule("AUTH-CROSS-TEAM")
 def test_the_tickets_list_never_shows_another_teams_tickets(api: ApiClient, other_api: ApiClient,
-                                                            factory: DataFactory) -> None:
+                                                            factory: DataFactory, keeper: dict[str, Any],
+                                                            tickets: Tickets) -> None:
     theirs = capabilities.create_customer(factory, "ticket-foreign", api=other_api)
     created = factory.create_ticket(theirs["id"], api=other_api)
     if created.status_code in (404, 405):
         pytest.skip(f"the target has no Tickets API (POST /tickets → {created.status_code})")
     ticket = expect.success(created, (200, 201))
-    response = api.get("/tickets", params={"customerId": theirs["id"]})
-    if response.status_code in (400, 404, 422):  # the customer is no customer of this team: refusing is fine
-        expect.error(response, (400, 404, 422))
-        return
-    data, pagination = capabilities.listed(response)
-    leaked = [t for t in data if isinstance(t, dict) and t.get("id") == ticket["id"]]
-    assert not leaked and pagination["total"] == 0, (
-        f"[AUTH-CROSS-TEAM] this team's tickets list shows another team's ticket {ticket['id']}: "
-        f"{expect.describe(response)}")
+    # both ways (this team's ticket of the kept customer, listed by the other team): a team condition
+    # compared with `<=` instead of `==` (found by a mutant) leaks in one direction only
+    ours = ticket_ids(tickets.kept, "AUTH-CROSS-TEAM")[0]
+    for lister, customer_id, foreign in ((api, theirs["id"], ticket["id"]), (other_api, keeper["id"], ours)):
+        response = lister.get("/tickets", params={"customerId": customer_id})
+        if response.status_code in (400, 404, 422):  # no customer of the lister's team: refusing is fine
+            expect.error(response, (400, 404, 422))
+            continue
+        data, pagination = capabilities.listed(response)
+        leaked = [t for t in data if isinstance(t, dict) and t.get("id") == foreign]
+        assert not leaked and pagination["total"] == 0, (
+            f"[AUTH-CROSS-TEAM] a team's tickets list shows another team's ticket {foreign}: "
+            f"{expect.describe(response)}")

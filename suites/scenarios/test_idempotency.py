@@ -34,6 +34,16 @@ def keyed(factory: DataFactory) -> Keyed:
     return Keyed(body, headers, factory.post_customer(body, headers=headers))
 
 
+@pytest.mark.rule("CREATE-2XX")
+def test_a_valid_create_carrying_an_idempotency_key_is_answered_2xx(keyed: Keyed) -> None:
+    # the header is a SHOULD to honour, never a reason to fail the create (a store that breaks on the
+    # first use of a key — found by a mutant — shows here, on this check, not only as blocked set-up)
+    assert 200 <= keyed.first.status_code < 300, (
+        f"[CREATE-2XX] a valid create that carries an Idempotency-Key must be answered 2xx like any other: "
+        f"{expect.describe(keyed.first)}")
+    expect.customer(capabilities.created(keyed.first))
+
+
 @pytest.mark.rule("IDEMPOTENCY-KEY")
 def test_repeated_create_with_the_same_idempotency_key_replays_and_creates_nothing(
         api: ApiClient, factory: DataFactory, keyed: Keyed) -> None:

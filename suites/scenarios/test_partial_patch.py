@@ -196,6 +196,19 @@ def test_patch_cannot_change_id_created_at_or_ticket_count(api: ApiClient, facto
             problems.append(f"{source} updatedAt {got.get('updatedAt')!r} is before createdAt {got.get('createdAt')!r}")
     assert not problems, (f"[PATCH-IMMUTABLE-FIELDS] {'; '.join(problems)}; {expect.describe(response)}; "
                           f"GET shows {answers[-1][1]!r}")
+    # two more PATCHes at once: within one second, a rendering that garbles the fraction of a timestamp
+    # (found by a mutant: `micros & 1000` for `micros // 1000`) sends updatedAt back and forth
+    last = answers[-1][1]
+    for n in range(2):
+        again = api.patch(path, {"notes": f"quick change {n}"})
+        if not 200 <= again.status_code < 300:
+            break
+        got = expect.success(again, range(200, 300))
+        if capabilities.instant(got.get("updatedAt"), "updatedAt") < capabilities.instant(last["updatedAt"],
+                                                                                          "updatedAt"):
+            problems.append(f"updatedAt went backwards: {got.get('updatedAt')!r} after {last['updatedAt']!r}")
+        last = got
+    assert not problems, f"[PATCH-IMMUTABLE-FIELDS] {'; '.join(problems)}"
 
 
 @pytest.mark.rule("PATCH-UNKNOWN-404")
