@@ -28,8 +28,8 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml"
 # Volume per profile: Hypothesis examples per operation, stateful scenarios × steps, whether the
 # coverage phase runs (it enumerates every boundary of every parameter: hundreds of requests that the
 # scenario suites spend better) and whether the Tickets subset is fuzzed. Every profile fits the
-# documented 1,000 requests per hour per key with room to spare (measured: smoke ~360, gate ~510,
-# thorough ~820 against the embedded reference; --max-requests stops a run that would not fit).
+# documented 1,000 requests per hour per key (measured: smoke ~460, gate ~600,
+# thorough ~910 against the embedded reference; --max-requests stops a run that would not fit).
 PROFILES: dict[str, dict[str, int]] = {
     "smoke": {"max_examples": 4, "stateful_examples": 3, "stateful_steps": 4, "coverage": 0, "tickets": 0},
     "gate": {"max_examples": 25, "stateful_examples": 6, "stateful_steps": 6, "coverage": 0, "tickets": 0},
