@@ -202,7 +202,7 @@ def test_patch_cannot_change_id_created_at_or_ticket_count(api: ApiClient, facto
     for n in range(2):
         again = api.patch(path, {"notes": f"quick change {n}"})
         if not 200 <= again.status_code < 300:
-            break
+            capabilities.block("PATCH-KEEPS-OMITTED", f"a PATCH of notes was refused: {expect.describe(again)}")
         got = expect.success(again, range(200, 300))
         if capabilities.instant(got.get("updatedAt"), "updatedAt") < capabilities.instant(last["updatedAt"],
                                                                                           "updatedAt"):

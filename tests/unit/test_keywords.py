@@ -61,6 +61,7 @@ def test_answers_reach_response_keywords_and_the_run_totals_say_what_stayed_one_
 
 
 def test_the_keyword_coverage_reaches_the_summary_and_the_front_page() -> None:
+    assert of_run(SPEC, {"create_and_read|POST /customers|201": 1})["keywords"] is None  # nothing fuzzed
     coverage = of_run(SPEC, {}, {"POST /customers|request|body .name|minLength|bad": 2})
     assert coverage["keywords"]["customer_operations"]["request_reached"] == 1
     page = render({"verdict": "pass", "coverage": coverage, "checks": []})

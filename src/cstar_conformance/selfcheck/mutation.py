@@ -224,13 +224,14 @@ def run(options: argparse.Namespace, previous: dict[str, Result], base: Path) ->
     full = None if options.no_full else SuiteOptions(options.full_profile, options.full_suite, options.timeout,
                                                      first_failure=True)
     verdicts = triage.load(Path(options.triage))
-    mutants, left_out = catalogue(reference=base / "src" / "cstar_conformance" / "reference")
+    reference = base / "src" / "cstar_conformance" / "reference"
+    mutants, left_out = catalogue(reference=reference)
     print(f"{TOOL}: {len(mutants)} mutants of {len(MUTATED_MODULES)} modules "
           f"({len(left_out)} unions in type annotations left out)", flush=True)
     modes = mode_lines(full or quick, output.with_name("mutation-coverage.json"), options.jobs, base)
     every_mode = {m.id: found for m in mutants if (found := modes_for(m.module, m.line, modes))}
     reachable = {mutant_id: found[:1] for mutant_id, found in every_mode.items()}  # the cheapest mode first
-    drawn = select(mutants, options.n, options.seed, options.only)
+    drawn = select(mutants, options.n, options.seed, options.only, reference)
     sample = [m for m in drawn if m.id in reachable]
     unreached = [m for m in drawn if m.id not in reachable]
     print(f"{len(reachable)} of {len(mutants)} on lines some mode executes; sampled {len(drawn)} (seed "

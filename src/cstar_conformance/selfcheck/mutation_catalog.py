@@ -26,8 +26,8 @@ from cosmic_ray.ast import ast_nodes, get_ast_from_path
 from cosmic_ray.mutating import mutate_code
 from cosmic_ray.plugins import get_operator, operator_names
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/cstar_conformance
-REFERENCE_DIR = PACKAGE_DIR / "reference"
+from cstar_conformance.selfcheck.mutation_sample import REFERENCE_DIR
+
 MUTATED_MODULES = ("app.py", "auth.py", "context.py", "customer_update.py", "customers.py", "delivery.py",
                    "errors.py", "idempotency.py", "models.py", "paging.py", "render.py", "routing.py",
                    "storage.py", "tickets.py", "webhooks.py", "writes.py")
