@@ -17,7 +17,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from cstar_conformance.specfile import METHODS, operation_name
+from cstar_conformance.specfile import METHODS, operation_name, resolve
 
 VALIDATION = ("type", "enum", "const", "format", "pattern", "minLength", "maxLength", "minimum", "maximum",
               "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "required", "minItems", "maxItems",
@@ -101,12 +101,7 @@ class Keywords:
         return media.get("schema")
 
     def _resolve(self, node: Any) -> Any:
-        seen = 0
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < MAX_DEPTH:
-            target: Any = self.document
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
-            node, seen = target, seen + 1
+        node = resolve(self.document, node, MAX_DEPTH)
         return node if isinstance(node, dict) else {}
 
     def _walk(self, operation: str, side: str, where: str, schema: Any, path: tuple[str, ...] = (),

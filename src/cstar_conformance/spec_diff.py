@@ -50,16 +50,8 @@ class Documents:
         self.base, self.head = base, head
         self.changes: list[Change] = []
 
-    def resolve(self, document: dict[str, Any], node: Any, depth: int = 0) -> Any:
-        while isinstance(node, dict) and "$ref" in node and depth < 20:
-            ref = str(node["$ref"])
-            if not ref.startswith("#/"):
-                return node
-            target: Any = document
-            for part in ref[2:].split("/"):
-                target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
-            node, depth = target, depth + 1
-        return node
+    def resolve(self, document: dict[str, Any], node: Any) -> Any:
+        return specfile.resolve(document, node)
 
     def add(self, kind: str, where: str, what: str) -> None:
         self.changes.append(Change(kind, where, what))

@@ -27,6 +27,21 @@ def _parse(text: str) -> Any:
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
 
 
+def resolve(document: Any, node: Any, limit: int = 20) -> Any:
+    """`node` with its local `$ref`s followed (JSON pointer escapes read; at most `limit` hops; a pointer
+    into nothing gives `{}`; a remote reference is returned as it is)."""
+    hops = 0
+    while isinstance(node, dict) and "$ref" in node and hops < limit:
+        ref = str(node["$ref"])
+        if not ref.startswith("#/"):
+            return node
+        target: Any = document
+        for part in ref[2:].split("/"):
+            target = target.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
+        node, hops = target, hops + 1
+    return node
+
+
 def operation_name(method: str, path: str) -> str:
     """`POST /customers`: how the run names the operation of `method` on the spec's `path`."""
     return f"{method.upper()} {path.removeprefix(TEAM_PREFIX) or '/'}"
