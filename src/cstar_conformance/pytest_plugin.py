@@ -143,6 +143,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
+    if _run is not None:
+        _run.interrupts.quiet_unraisable()  # in front of the hook pytest installed when it configured
     if suite_selected(config) and hasattr(config, "workerinput") and "cstar" in config.workerinput:
         from cstar_conformance.lifecycle import worker_session
 
