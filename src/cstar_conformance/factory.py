@@ -199,15 +199,22 @@ def _run_records(api: ApiClient, run_id: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def audit(api: ApiClient, run_id: str) -> list[str]:
+def audit(api: ApiClient, run_id: str, settle: float = 0.0) -> list[str]:
     """After cleanup: delete whatever of this run is still on the target (a record whose create was
     interrupted before its answer was read is carried by nobody's list but has the run id), then
-    return what is left even so — which should be nothing."""
+    return what is left even so — which should be nothing. After an interrupt (`settle` > 0) such a
+    create may land only now: whatever is found is deleted, and the target looked at once more after
+    `settle` seconds."""
     found = _run_records(api, run_id)
-    if not found:
-        return []
-    for kind, record_id, _ in found:
-        api.delete(f"/{kind}s/{record_id}")
+    for round_ in range(2 if settle else 1):
+        if not found:
+            return []
+        for kind, record_id, _ in found:
+            api.delete(f"/{kind}s/{record_id}")
+        if round_:
+            break
+        time.sleep(settle)
+        found = _run_records(api, run_id)
     return [label for _, _, label in _run_records(api, run_id)]
 
 

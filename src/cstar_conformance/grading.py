@@ -183,3 +183,4 @@ class XdistHooks:
             state.workers_stats.merge(output["cstar_stats"])
         if output.get("cstar_stopped") and not state.stopped:
             state.stopped = output["cstar_stopped"]
+        state.left_behind += output.get("cstar_left_behind", [])

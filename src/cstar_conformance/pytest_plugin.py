@@ -183,6 +183,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _is_worker(config):
         config.workeroutput["cstar_stats"] = state.stats.as_dict()  # type: ignore[attr-defined]
         config.workeroutput["cstar_stopped"] = state.stopped  # type: ignore[attr-defined]
+        config.workeroutput["cstar_left_behind"] = state.left_behind  # type: ignore[attr-defined]
         return
     if _run is None:
         return

@@ -43,6 +43,7 @@ class Session:
     evidence: Callable[[Exchange], None] | None = None  # attaches an exchange to the running test's report
     collected: int = 0  # checks pytest collected (the controller's count under xdist)
     stopped: str | None = None  # why the run ended before its last check (interrupt, budget), if it did
+    left_behind: list[str] = field(default_factory=list)  # what the cleanup of a stopped run could not delete
     collection_errors: int = 0
     reports_dir: Path = Path("reports")
     exit_status: int | None = None  # the status the run ends with, once decided

@@ -86,7 +86,9 @@ def verdict_of(state: Session, exitstatus: int) -> tuple[str, bool, str]:
     of = f"{ran} of {state.collected} checks graded"
     failures = sum(1 for r in state.results if r["verdict"] in RED)
     if state.stopped:
-        return INCOMPLETE, False, f"{state.stopped}; {of}, {failures} MUST failures among them"
+        left = (f"; records of run {state.run_id} remain: {'; '.join(state.left_behind[:5])}"
+                if state.left_behind else "")
+        return INCOMPLETE, False, f"{state.stopped}; {of}, {failures} MUST failures among them{left}"
     if state.collection_errors:
         return ERROR, False, f"{state.collection_errors} error(s) while collecting the checks; {of}"
     if exitstatus == EXIT_PASSED and ran >= state.collected > 0:
@@ -119,6 +121,7 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
         "exit_status": int(exitstatus),
         "exit_meaning": MEANING.get(int(exitstatus), ""),
         "reason": reason,
+        "left_behind": list(state.left_behind),  # records of a stopped run its cleanup could not delete
         "target": state.target.description,
         "base_url": state.target.base_url,
         "run_id": state.run_id,

@@ -71,6 +71,26 @@ def test_sigterm_mid_run_cleans_up_both_teams_and_says_the_run_is_incomplete(sta
     assert not suite_records(staging), "an interrupted run left records behind"
 
 
+def test_what_the_cleanup_of_an_interrupted_run_cannot_delete_is_in_its_verdict_not_a_traceback(
+        tmp_path: Path) -> None:
+    """After an interrupt pytest tears the session down outside any test, where a failed cleanup would be
+    a traceback and no verdict at all: here DELETE answers 204 and keeps the record listed."""
+    server = EmbeddedReference(faults=["soft-delete-still-listed"])
+    server.start()
+    try:
+        proc = start("suites", "-q", *remote(server), reports=tmp_path)
+        started = time.monotonic()
+        wait_for(lambda: len(suite_records(server)) >= 5 or proc.poll() is not None, 90, "records of the run")
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(signal.SIGTERM)
+        result = finish(proc, started, "SIGTERM mid-run, cleanup cannot delete")
+    finally:
+        server.stop()
+    summary = interrupted_cleanly(result, tmp_path, "interrupted (SIGTERM)")
+    assert summary["left_behind"] and f"records of run {summary['run_id']} remain" in str(summary["reason"])
+    assert "remain: left on the target: customer" in result.output, result.output[-3000:]
+
+
 def test_ctrl_c_mid_run_with_the_embedded_reference_stops_it_and_leaves_no_process(tmp_path: Path) -> None:
     proc = start("suites", "-q", reports=tmp_path)
     started = time.monotonic()
