@@ -71,6 +71,18 @@ def test_sigterm_mid_run_cleans_up_both_teams_and_says_the_run_is_incomplete(sta
     assert not suite_records(staging), "an interrupted run left records behind"
 
 
+def test_sigterm_to_an_xdist_run_leaves_no_record_of_any_worker(staging: EmbeddedReference,
+                                                                tmp_path: Path) -> None:
+    proc = start("suites", "-q", "-n", "2", *remote(staging), reports=tmp_path)
+    started = time.monotonic()
+    wait_for(lambda: len(suite_records(staging)) >= 8 or proc.poll() is not None, 120, "records of the workers")
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGTERM)  # to the main process alone, as a CI runner does
+    result = finish(proc, started, "SIGTERM mid-run (-n 2)")
+    interrupted_cleanly(result, tmp_path, "interrupted (SIGTERM)")
+    assert not suite_records(staging), "a worker of an interrupted run left records behind"
+
+
 def test_what_the_cleanup_of_an_interrupted_run_cannot_delete_is_in_its_verdict_not_a_traceback(
         tmp_path: Path) -> None:
     """After an interrupt pytest tears the session down outside any test, where a failed cleanup would be
