@@ -205,16 +205,15 @@ def audit(api: ApiClient, run_id: str, settle: float = 0.0) -> list[str]:
     return what is left even so — which should be nothing. After an interrupt (`settle` > 0) such a
     create may land only now: whatever is found is deleted, and the target looked at once more after
     `settle` seconds."""
-    found = _run_records(api, run_id)
-    for round_ in range(2 if settle else 1):
+    rounds = 2 if settle else 1
+    for round_ in range(rounds):
+        found = _run_records(api, run_id)
         if not found:
             return []
         for kind, record_id, _ in found:
             api.delete(f"/{kind}s/{record_id}")
-        if round_:
-            break
-        time.sleep(settle)
-        found = _run_records(api, run_id)
+        if round_ + 1 < rounds:
+            time.sleep(settle)
     return [label for _, _, label in _run_records(api, run_id)]
 
 
