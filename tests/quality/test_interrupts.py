@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -49,6 +50,16 @@ def suite_records(server: EmbeddedReference) -> list[str]:
     return found
 
 
+def run_until_records(server: EmbeddedReference, tmp_path: Path, count: int, *args: str,
+                      timeout: float = 90) -> tuple[subprocess.Popen[str], float]:
+    """A run against `server`, once it has made `count` records that carry the suite's marker."""
+    proc = start("suites", "-q", *args, *remote(server), reports=tmp_path)
+    started = time.monotonic()
+    wait_for(lambda: len(suite_records(server)) >= count or proc.poll() is not None, timeout, "records of the run")
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    return proc, started
+
+
 def interrupted_cleanly(result, reports: Path, reason: str) -> dict[str, object]:
     assert result.returncode == 2, result.output[-3000:]
     assert "Traceback" not in result.output, result.output[-3000:]
@@ -60,10 +71,7 @@ def interrupted_cleanly(result, reports: Path, reason: str) -> dict[str, object]
 
 def test_sigterm_mid_run_cleans_up_both_teams_and_says_the_run_is_incomplete(staging: EmbeddedReference,
                                                                               tmp_path: Path) -> None:
-    proc = start("suites", "-q", *remote(staging), reports=tmp_path)
-    started = time.monotonic()
-    wait_for(lambda: len(suite_records(staging)) >= 5 or proc.poll() is not None, 90, "records of the run")
-    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc, started = run_until_records(staging, tmp_path, 5)
     proc.send_signal(signal.SIGTERM)  # to the process alone, as `timeout` or a CI runner does
     result = finish(proc, started, "SIGTERM mid-run (remote target)")
     interrupted_cleanly(result, tmp_path, "interrupted (SIGTERM)")
@@ -73,10 +81,7 @@ def test_sigterm_mid_run_cleans_up_both_teams_and_says_the_run_is_incomplete(sta
 
 def test_sigterm_to_an_xdist_run_leaves_no_record_of_any_worker(staging: EmbeddedReference,
                                                                 tmp_path: Path) -> None:
-    proc = start("suites", "-q", "-n", "2", *remote(staging), reports=tmp_path)
-    started = time.monotonic()
-    wait_for(lambda: len(suite_records(staging)) >= 8 or proc.poll() is not None, 120, "records of the workers")
-    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc, started = run_until_records(staging, tmp_path, 8, "-n", "2", timeout=120)
     proc.send_signal(signal.SIGTERM)  # to the main process alone, as a CI runner does
     result = finish(proc, started, "SIGTERM mid-run (-n 2)")
     interrupted_cleanly(result, tmp_path, "interrupted (SIGTERM)")
@@ -90,10 +95,7 @@ def test_what_the_cleanup_of_an_interrupted_run_cannot_delete_is_in_its_verdict_
     server = EmbeddedReference(faults=["soft-delete-still-listed"])
     server.start()
     try:
-        proc = start("suites", "-q", *remote(server), reports=tmp_path)
-        started = time.monotonic()
-        wait_for(lambda: len(suite_records(server)) >= 5 or proc.poll() is not None, 90, "records of the run")
-        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc, started = run_until_records(server, tmp_path, 5)
         proc.send_signal(signal.SIGTERM)
         result = finish(proc, started, "SIGTERM mid-run, cleanup cannot delete")
     finally:
@@ -164,10 +166,7 @@ def test_ctrl_c_during_the_preflight_is_one_line(tmp_path: Path) -> None:
 
 def test_a_second_ctrl_c_during_the_cleanup_stops_at_once_with_one_line(staging: EmbeddedReference,
                                                                         tmp_path: Path) -> None:
-    proc = start("suites", "-q", "--max-rps", "15", *remote(staging), reports=tmp_path)
-    started = time.monotonic()
-    wait_for(lambda: len(suite_records(staging)) >= 12 or proc.poll() is not None, 120, "records of the run")
-    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc, started = run_until_records(staging, tmp_path, 12, "--max-rps", "15", timeout=120)
     ctrl_c(proc)
     peak = len(suite_records(staging))
     wait_for(lambda: len(suite_records(staging)) < peak or proc.poll() is not None, 30, "the cleanup to begin")
