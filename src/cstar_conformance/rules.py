@@ -74,10 +74,27 @@ RULES: tuple[Rule, ...] = (
          "is created or deleted, and no webhook event is sent for it. This holds for every operation — an "
          "invalid PATCH, a duplicate email, a write with another team's key alike."),
     Rule("CONTENT-TYPE-JSON", _M, "1", "Content-Type: application/json on every JSON response.",
-         "Every answer with a JSON body says `Content-Type: application/json`."),
+         "Every answer with a JSON body says `Content-Type: application/json` (parameters such as "
+         "`; charset=utf-8` allowed)."),
     Rule("UNKNOWN-METHOD", _M, "1", "An undefined method on a known path → 405 with Allow, or 404.",
-         "A method the contract does not define on a known path (PUT, TRACE, …) is answered 405 with an "
-         "`Allow` header, or 404 (either MAY); never a 2xx, never a 5xx, and it changes nothing."),
+         "A method the contract does not define on a known path (PUT, TRACE, …; not HEAD or OPTIONS, which "
+         "have rules of their own) is answered 405 with an `Allow` header, or 404 (either MAY), before or after "
+         "authentication (without a key, 401 is legal too); never a 2xx, never a 5xx, and it changes nothing."),
+    Rule("HEAD-AS-GET", _M, "1", "HEAD where GET is defined answers as GET would, without a body.",
+         "A `HEAD` request on a path where `GET` is defined is answered as that `GET` would be — the same "
+         "status — with no body; it never yields a 5xx and changes nothing."),
+    Rule("OPTIONS-SAFE", _M, "1", "OPTIONS on any path → 2xx, 404 or 405 (401/403 without a key); never 5xx.",
+         "An `OPTIONS` request on any path (a CORS preflight) may be answered 2xx, 404 or 405 — or 401/403, "
+         "as any request without a valid key (the code is the target's choice) — never a 5xx, and it changes "
+         "nothing."),
+    Rule("AUTH-EXACT-KEY", _M, "1", "A key is valid only as the exact, whole string after Bearer.",
+         "An API key is valid only as the exact, whole string after the scheme (`Bearer` in any letter case, "
+         "then spaces or tabs): a string that extends or shortens a valid key, or changes its letter case, is "
+         "an unknown key and is answered 401."),
+    Rule("HTTP-FRAMING", _M, "1", "HTTP/1.1 framing is honoured both ways.",
+         "A request body sent with `Transfer-Encoding: chunked` is read like one sent with `Content-Length`; "
+         "a response's `Content-Length` counts bytes; on a kept-alive connection every request gets its own "
+         "answer."),
     Rule("PK-READ-ONLY", _M, "1", "A publishable key may read; every write → 403.",
          "A publishable key (`pk_…`), when one is supplied to the suite, may read, and every write made with "
          "it is answered 403 and changes nothing."),
@@ -91,6 +108,10 @@ RULES: tuple[Rule, ...] = (
          "`active`|`inactive`, `sentiment` `happy`|`neutral`|`frustrated`|`angry`, `tags` (array of strings), "
          "`notes` (string or null), `customFields` (object), `ticketCount` (integer ≥ 0), and `createdAt` "
          "and `updatedAt` as RFC 3339 date-times with `updatedAt ≥ createdAt`."),
+    Rule("TIMESTAMP-TRUE-UTC", _M, "2", "createdAt and updatedAt are the true UTC time of the event.",
+         "`createdAt` and `updatedAt` are the true UTC time of the create or change: a client with a correct "
+         "clock sees them within a few minutes of its own clock at the time of its request (the suite allows "
+         "5 minutes of skew)."),
     Rule("CREATE-DEFAULTS", _M, "2", "Defaults: status active, sentiment neutral, tags [], notes null/\"\", "
          "customFields {}, ticketCount 0.",
          "A customer created with only `name` and `email` has `status` `active`, `sentiment` `neutral`, "
@@ -99,9 +120,16 @@ RULES: tuple[Rule, ...] = (
          "`customFields` values that are strings, numbers or booleans are accepted on create and update and "
          "come back unchanged, type included: `12` stays a number (not `\"12\"`), `1.5` stays `1.5`, `true` "
          "stays a boolean, `\"true\"` stays a string."),
+    Rule("CUSTOMFIELDS-KEYS", _M, "2", "customFields keys are any strings and round-trip unchanged.",
+         "`customFields` keys may be any strings — dots, spaces, any Unicode — and are accepted and come back "
+         "unchanged, character for character."),
     Rule("CUSTOMFIELDS-NESTED", _Y, "2", "customFields arrays and nested objects: round-tripped or rejected.",
          "A `customFields` value that is an array or a nested object is either accepted and returned "
-         "unchanged, or rejected with 400/422 (and then nothing is created or changed)."),
+         "unchanged, or rejected with 400/422 (and then nothing is created or changed); in a PATCH, a target "
+         "that accepts them may merge a nested value recursively or replace that key's value."),
+    Rule("TAGS-DUPLICATES", _Y, "2", "Duplicate tags may be collapsed, first occurrence kept.",
+         "`tags` that repeat a value may be kept as sent or collapsed to the first occurrence of each value, "
+         "the order otherwise unchanged."),
     Rule("TIMESTAMP-FORMAT", _Y, "2", "Timestamps end in Z or +00:00, with or without fractions.",
          "`createdAt` and `updatedAt` may end in `Z` or `+00:00`, may carry fractions of a second or none, "
          "and may have one-second resolution; the suite compares instants, never spellings."),
@@ -139,9 +167,12 @@ RULES: tuple[Rule, ...] = (
          "unfiltered list.",
          "An unknown `status` or `sentiment` value is answered with 400/422 or with an empty result — never "
          "with the list as if the filter were absent."),
-    Rule("FILTER-INVALID-4XX", _S, "3.list", "An invalid filter value → 400/422.",
-         "An unknown `status` or `sentiment` value is rejected with 400 or 422 (an empty result is the MAY "
-         "alternative and raises no finding)."),
+    Rule("FILTER-INVALID-4XX", _Y, "3.list", "An invalid filter value → 400/422 or an empty result.",
+         "An unknown `status` or `sentiment` value is rejected with 400/422 or answered with an empty result "
+         "(either MAY; before 2026-12-04 the first was a SHOULD, which contradicted the MAY beside it)."),
+    Rule("FILTER-EMPTY-VALUE", _Y, "3.list", "An empty filter value may be treated as no filter.",
+         "An empty `status=` or `sentiment=` may be treated as no filter, or as an invalid value (400/422 or "
+         "an empty result)."),
     Rule("SEARCH-NAME-OR-EMAIL", _M, "3.list", "search matches a substring of name or email.",
          "`search` returns exactly the customers whose name or email contains the term as a substring (not "
          "only as a prefix), and counts them in `total`."),
@@ -167,21 +198,22 @@ RULES: tuple[Rule, ...] = (
          "Unknown fields in a body are ignored or rejected with 400/422 — never stored as if they were "
          "fields of the contract."),
     Rule("CREATE-NULL-OPTIONAL", _Y, "3.create", "null for an optional field is accepted or rejected.",
-         "`null` for an optional field (`notes`, `tags`, `customFields`, …) is accepted as \"empty\" or "
-         "rejected with 400/422."),
+         "`null` for an optional field (`notes`, `tags`, `customFields`, …) is accepted as \"empty\" — the "
+         "field's default; in a PATCH the field is reset to it — or rejected with 400/422."),
     Rule("CREATE-ROUNDTRIP", _M, "3.create", "Ordinary strings (≤ 255 chars, any Unicode) round-trip "
          "unchanged.",
          "Names, notes, tags and custom-field values of up to 255 characters, in any Unicode (accents, "
-         "emoji, right-to-left text, combining marks), are accepted and come back unchanged from create, "
-         "GET and list."),
+         "emoji, right-to-left text, combining marks), are accepted and come back unchanged — the same "
+         "characters, leading and trailing spaces included, in the same order (tags too) — in every place the "
+         "record appears: create and PATCH answers, GET, lists, search results and webhook payloads."),
     Rule("EMAIL-ORDINARY", _M, "3.create", "Ordinary email addresses are accepted and round-trip unchanged.",
          "Ordinary addresses — dot-atom local parts such as `first.last+tag@mail.example.co.uk`, "
          "`+` sub-addressing, several domain labels, any letter case — are accepted by create and update and "
          "come back exactly as sent (letter case included)."),
     Rule("CREATE-LONG-STRINGS", _Y, "3.create", "Whitespace-only names and long strings: accepted or "
          "rejected, never 5xx.",
-         "Whitespace-only names and strings longer than 255 characters (up to 10,000) are accepted or "
-         "rejected with 400/422; never a 5xx."),
+         "Whitespace-only names and strings longer than 255 characters, of any length, are accepted or "
+         "rejected with 400/422 (a body over a size limit: 413); never a 5xx."),
     Rule("EMAIL-UNIQUE", _M, "3.create", "A second create with the same email → 4xx, nothing created, "
          "first record unchanged.",
          "`email` is unique per team: a second create with the same address is answered with a 4xx, nothing "
@@ -190,6 +222,11 @@ RULES: tuple[Rule, ...] = (
          "The 4xx for a duplicate email is 409 Conflict."),
     Rule("EMAIL-UNIQUE-CASE", _S, "3.create", "Uniqueness ignores the letter case of the address.",
          "Uniqueness ignores the letter case of the address: `Jane@X.com` duplicates `jane@x.com`."),
+    Rule("EMAIL-DISTINCT-ADDRESSES", _M, "3.create", "Addresses that differ in anything but letter case "
+         "are different.",
+         "Addresses that differ in anything but letter case are different addresses: `jane+news@x.com`, "
+         "`jane@x.com` and `j.ane@x.com` can all exist in one team, and none of them is a conflict with "
+         "another."),
     Rule("EMAIL-OTHER-TEAM-OK", _M, "3.create", "The same email in another team is accepted.",
          "An address used in one team can be used for a new customer in another team."),
     Rule("EMAIL-UNIQUE-CONCURRENT", _M, "3.create", "Concurrent creates of one new email: exactly one "
@@ -210,6 +247,10 @@ RULES: tuple[Rule, ...] = (
     Rule("PATCH-KEEPS-OMITTED", _M, "3.update", "Only fields present change; every omitted field keeps "
          "its value.",
          "A PATCH changes exactly the fields present in its body; every omitted field keeps its value."),
+    Rule("PATCH-NO-LOST-UPDATE", _M, "3.update", "Concurrent PATCHes of one customer end as if "
+         "serialised.",
+         "Two PATCHes of one customer in flight at the same time end as if they had run one after the other: "
+         "a field that only one of them names ends with that PATCH's value (no lost update)."),
     Rule("PATCH-TAGS-REPLACE", _M, "3.update", "tags replaces the whole array.",
          "`tags` in a PATCH replaces the whole array (`[]` empties it)."),
     Rule("PATCH-CUSTOMFIELDS-MERGE", _S, "3.update", "customFields merges per key; null removes a key.",
@@ -257,7 +298,8 @@ RULES: tuple[Rule, ...] = (
          "A ticket whose `customerId` is not a customer of the team is answered 400, 404 or 422, and no "
          "ticket is created."),
     Rule("TICKET-COUNT", _M, "4", "Creating a ticket raises the customer's ticketCount by one.",
-         "Each ticket created for a customer raises its `ticketCount` by one."),
+         "Each ticket created for a customer raises its `ticketCount` by one; `ticketCount` counts the "
+         "customer's current tickets, or every ticket ever opened for it (§4)."),
     Rule("TICKET-COUNT-ON-DELETE", _Y, "4", "Deleting a ticket may lower ticketCount or leave it.",
          "Deleting a ticket may lower the customer's `ticketCount` or leave it (cStar documents the count "
          "as \"tickets ever opened\")."),
@@ -280,15 +322,23 @@ RULES: tuple[Rule, ...] = (
          "Each delivery carries `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "
          "\"<t>.<raw body>\")>`, keyed with the whole `whsec_…` secret, with `t` within 300 s of now."),
     Rule("WEBHOOK-WITHIN-10S", _M, "5", "Delivered within 10 s.",
-         "An event is delivered within 10 seconds of the API's answer to the call that caused it."),
+         "An event is delivered within 10 seconds of the API's answer to the call that caused it, to each "
+         "endpoint that answers 2xx, whatever other endpoints of the team do (failing, slow)."),
     Rule("WEBHOOK-WITHIN-2S", _S, "5", "Delivered within 2 s.",
-         "An event is delivered within 2 seconds of the API's answer to the call that caused it."),
+         "An event is delivered within 2 seconds of the API's answer to the call that caused it, to each "
+         "endpoint that answers 2xx, whatever other endpoints of the team do."),
     Rule("WEBHOOK-OPTIONAL-EVENTS", _Y, "5", "customer.deleted and retries are the target's choice.",
          "A target may send `customer.deleted` after a delete, and may retry a failed delivery (cStar "
          "documents retries minutes apart)."),
     Rule("WEBHOOK-AT-LEAST-ONCE", _Y, "5", "An event may arrive more than once, with the same id.",
          "Delivery is at least once: the same event (same `id`) may arrive more than once, and a receiver "
          "de-duplicates by `id`."),
+    Rule("WEBHOOK-EVENT-IDS", _M, "5", "Every copy of an event carries its id; distinct events, distinct ids.",
+         "Every copy and every retry of one event carries that event's `id`, and distinct events carry "
+         "distinct ids."),
+    Rule("WEBHOOK-DELETED-SILENT", _M, "5", "A deleted webhook receives no event of a later write.",
+         "Once the `DELETE` of a webhook has been answered, that webhook receives no event of a write made "
+         "after it."),
     Rule("WEBHOOK-HEADERS", _Y, "5", "X-Event-ID, X-Event-Type, X-Delivery-Attempt headers are optional.",
          "`X-Event-ID`, `X-Event-Type` and `X-Delivery-Attempt` headers may be sent or not."),
     Rule("WEBHOOK-EVENT-TYPE-HEADER", _M, "5", "When X-Event-Type is present it equals the payload type.",

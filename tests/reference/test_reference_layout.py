@@ -11,6 +11,7 @@ import cstar_conformance.reference as package
 ROOT = Path(package.__file__).parent
 # lower layers first; a module may import only modules of strictly lower layers
 LAYERS: list[set[str]] = [
+    {"faults_rt1_transport", "faults_rt1_records", "faults_rt1_lists", "faults_rt1_events"},  # red-team rows
     {"faults", "modes"},  # registries: rules only
     {"settings", "storage"},
     {"render"},

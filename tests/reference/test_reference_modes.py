@@ -79,6 +79,14 @@ def probe_http(p: Probe) -> None:
         p.seen["invalid-filter"] = "reject" if invalid.status_code in (400, 422) else "empty"
         if invalid.status_code == 200:
             assert invalid.json()["data"] == [] and invalid.json()["pagination"]["total"] == 0
+        empty = c.get("/customers", params={"status": "", "pageSize": 1})
+        unfiltered = empty.status_code == 200 and empty.json()["pagination"]["total"] > 0
+        p.seen["empty-filter"] = "no-filter" if unfiltered else "invalid"
+        preflight = c.request("OPTIONS", "/customers", headers={"Authorization": ""})
+        p.seen["options-answer"] = {204: "cors", 404: "404", 405: "405"}[preflight.status_code]
+        head, get = c.head(f"/customers/{customer['id']}"), c.get(f"/customers/{customer['id']}")
+        assert head.status_code == 200 and head.content == b"", "HEAD answers as GET, without a body"
+        assert head.headers.get("content-length", "").isdigit() and get.status_code == 200
 
 
 def probe_transport(p: Probe) -> None:
@@ -147,6 +155,8 @@ def probe_customers(p: Probe) -> None:
         patched = c.patch(f"/customers/{merged['id']}", json={"customFields": {"b": None, "c": 3}}).json()["data"]
         p.seen["customfields-patch"] = ("merge" if patched["customFields"] == {"a": 1, "c": 3} else
                                         "replace" if patched["customFields"] == {"c": 3} else str(patched))
+        repeated = p.create(c, tags=["b", "a", "b", "c", "a"]).json()["data"]["tags"]
+        p.seen["tag-duplicates"] = {("b", "a", "b", "c", "a"): "kept", ("b", "a", "c"): "collapsed"}[tuple(repeated)]
         tagged, untagged = (p.create(c, tags=[f"t-{p.token}"], name=f"Tagged {p.token}").json()["data"],
                             p.create(c, name=f"Untagged {p.token}").json()["data"])
         found = {x["id"] for x in c.get("/customers", params={"tag": f"t-{p.token}", "search": p.token,

@@ -70,6 +70,48 @@ class CloseConnections:
         await self.app(scope, receive, closing_send)
 
 
+class HeadAsGet:
+    """`HEAD` is answered as `GET` would be, headers (`Content-Length` included) and all, without the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def bodiless_send(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, bodiless_send)
+
+
+class Preflight:
+    """`OPTIONS` as the mode answers it on any path: a CORS preflight (204, before authentication) or 404;
+    the `405` alternative leaves it to the routes (405 with Allow)."""
+
+    def __init__(self, app: ASGIApp, answer: str, not_found: Response) -> None:
+        self.app, self.answer, self.not_found = app, answer, not_found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "OPTIONS" or self.answer == "405":
+            await self.app(scope, receive, send)
+            return
+        if self.answer == "cors":
+            response = Response(status_code=204, headers={
+                "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
+                "Access-Control-Max-Age": "600"})
+        else:
+            response = self.not_found
+        await response(scope, receive, send)
+
+
 class MethodTable:
     """Which methods the API serves on each path template (for the Allow header of a 405)."""
 
@@ -107,6 +149,9 @@ def build_app(settings: Settings) -> FastAPI:
     install_handlers(app, ref.errors, methods.allowed)
     if ref.mode.takes("compression", "gzip"):
         app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(Preflight, answer=ref.mode.get("options-answer"),
+                       not_found=ref.errors.response(404, "not_found", "No such route"))
     if ref.mode.takes("connection", "close"):
         app.add_middleware(CloseConnections)
     count = RequestCount()

@@ -26,6 +26,7 @@ from .writes import (
     merge_patch,
     parse_customer_id,
     stored_custom_fields,
+    stored_tags,
     stored_text,
 )
 
@@ -176,7 +177,7 @@ def _write(ref: Reference, row: Customer, new: dict[str, Any], read_only: dict[s
     if not faults.on("patch-email-conflict-unchecked"):  # the bug: the indexed lower-case copy goes stale
         row.email_lower = email.lower()
     row.status, row.sentiment = new["status"], new["sentiment"]
-    row.tags = [stored_text(ref, tag) for tag in new["tags"]]
+    row.tags = stored_tags(ref, new["tags"])
     row.notes = stored_text(ref, new["notes"]) if isinstance(new["notes"], str) else new["notes"]
     row.custom_fields = stored_custom_fields(ref, new["customFields"])
     for column, value in read_only.items():

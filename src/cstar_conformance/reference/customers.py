@@ -30,6 +30,7 @@ from .writes import (
     find_customer,
     parse_customer_id,
     stored_custom_fields,
+    stored_tags,
     stored_text,
 )
 
@@ -237,7 +238,7 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
     row = Customer(
         id=str(uuid.uuid4()), team_id=caller.team_id, name=name, name_lower=name.lower(), email=email,
         email_lower=email.lower(), status=state["status"], sentiment=state["sentiment"],
-        tags=[stored_text(ref, tag) for tag in state["tags"]],
+        tags=stored_tags(ref, state["tags"]),
         notes=stored_text(ref, notes) if notes is not None else None,
         custom_fields=stored_custom_fields(ref, state["customFields"]),
         ticket_count=0, created_us=stamp, updated_us=stamp, deleted=False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cstar_conformance.reference import faults_rt1_events, faults_rt1_lists, faults_rt1_records, faults_rt1_transport
 from cstar_conformance.rules import BY_ID
 
 
@@ -18,10 +19,11 @@ class Fault:
     name: str
     rules: tuple[str, ...]
     description: str
+    origin: str = "authors"  # who wrote it: the suite's authors, or a blind red-team round (red-team-N)
 
 
-def _f(name: str, rules: str, description: str) -> Fault:
-    return Fault(name, tuple(r.strip() for r in rules.split(",")), description)
+def _f(name: str, rules: str, description: str, origin: str = "authors") -> Fault:
+    return Fault(name, tuple(r.strip() for r in rules.split(",")), description, origin)
 
 
 FAULTS: tuple[Fault, ...] = (
@@ -271,10 +273,17 @@ FAULTS: tuple[Fault, ...] = (
        "the event is built through a map[string]string: custom_fields numbers and booleans arrive as strings"),
     _f("webhook-notes-null-as-empty", "WEBHOOK-PAYLOAD",
        "a non-nullable string in the event schema: notes null is sent as \"\""),
-    _f("webhook-event-id-per-customer", "WEBHOOK-EVENTS",
+    _f("webhook-event-id-per-customer", "WEBHOOK-EVENTS,WEBHOOK-EVENT-IDS",
        "the event id is derived from the customer id: every event about a customer has one id, so a receiver "
        "that de-duplicates by id (as the contract says) drops all but the first"),
 )
+# Faults written by blind red teams (helpers that read only docs/contract.md and this package), one module
+# per author so that their work merges cleanly: rows of (name, rules, description).
+RED_TEAM: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("red-team-1", faults_rt1_transport.ROWS + faults_rt1_records.ROWS + faults_rt1_lists.ROWS
+     + faults_rt1_events.ROWS),
+)
+FAULTS += tuple(_f(*row, origin=origin) for origin, rows in RED_TEAM for row in rows)
 
 BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
 

@@ -116,18 +116,24 @@ def _enum(allowed: tuple[str, ...], case_insensitive: bool) -> Any:
     return Annotated[str, AfterValidator(check)]
 
 
-def _filter(allowed: tuple[str, ...], strict: bool, dropped_when_invalid: bool, case_insensitive: bool) -> Any:
-    """An enum filter: refused when invalid (`strict`), or kept as a string that matches nothing."""
+def _filter(allowed: tuple[str, ...], strict: bool, dropped_when_invalid: bool, case_insensitive: bool,
+            empty_is_none: bool) -> Any:
+    """An enum filter: refused when invalid (`strict`), or kept as a string that matches nothing; an empty
+    value is no filter at all when `empty_is_none`, else an invalid value like any other."""
     def drop(value: Any, handler: Any) -> Any:
         try:
             return handler(value)
         except ValueError:
             return None  # the fault: an unknown value is dropped and the list comes back unfiltered
     if dropped_when_invalid:
-        return Annotated[Literal[allowed], WrapValidator(drop)]
-    if case_insensitive:
-        return _enum(allowed, True) if strict else str
-    return Literal[allowed] if strict else str
+        kind: Any = Annotated[Literal[allowed], WrapValidator(drop)]
+    elif case_insensitive:
+        kind = _enum(allowed, True) if strict else str
+    else:
+        kind = Literal[allowed] if strict else str
+    if not empty_is_none:
+        return kind
+    return Annotated[kind | None, BeforeValidator(lambda value: None if value == "" else value)]
 
 
 def _utf8_bytes_at_most(limit: int) -> Any:
@@ -242,9 +248,11 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
         page: Page = 1
         pageSize: PageSize = default_size
 
+    empty_none = mode.takes("empty-filter", "no-filter")
+
     class CustomerQuery(PageQuery):
-        status: _filter(STATUSES, strict_filter, dropped, any_case) | None = None
-        sentiment: _filter(SENTIMENTS, strict_filter, dropped, any_case) | None = None
+        status: _filter(STATUSES, strict_filter, dropped, any_case, empty_none) | None = None
+        sentiment: _filter(SENTIMENTS, strict_filter, dropped, any_case, empty_none) | None = None
         search: str | None = None
         tag: str | None = None
 

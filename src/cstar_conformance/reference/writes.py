@@ -70,6 +70,14 @@ def stored_text(ref: Reference, value: str) -> str:
     return value
 
 
+def stored_tags(ref: Reference, tags: list[str]) -> list[str]:
+    """`tags` as stored: each as its text column keeps it, repeats collapsed where the mode says so."""
+    stored = [stored_text(ref, tag) for tag in tags]
+    if ref.mode.takes("tag-duplicates", "collapsed"):
+        stored = list(dict.fromkeys(stored))
+    return stored
+
+
 def _as_text(value: Any) -> Any:
     if isinstance(value, str) or value is None:
         return value

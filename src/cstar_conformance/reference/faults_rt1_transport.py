@@ -1,0 +1,8 @@
+"""Red team, round 1: faults of §1 transport, authentication, envelopes, HTTP methods and framing.
+
+Written blind — from docs/contract.md and the reference's code only — each naming the rules it breaks and
+the real-stack cause it plays. Rows of (name, "RULE-ID,RULE-ID", description); `faults.py` registers them.
+"""
+
+ROWS: tuple[tuple[str, str, str], ...] = (
+)
