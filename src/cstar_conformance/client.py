@@ -9,11 +9,14 @@ import shlex
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from cstar_conformance.traffic import RequestStats, Throttle, Traffic, retry_hint
+
+if TYPE_CHECKING:
+    from cstar_conformance.observer import Observer
 
 __all__ = ["ApiClient", "Exchange", "Masker", "RequestStats", "Throttle", "exchange_of", "operation_of"]
 
@@ -130,6 +133,7 @@ class ApiClient:
         on_exchange: Callable[[Exchange], None] | None = None,
         family: Callable[[], str] | None = None,
         timeout: float = 15.0,
+        observer: Observer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.team_id = team_id
@@ -138,6 +142,7 @@ class ApiClient:
         self.masker = masker or Masker([api_key] if api_key else [])
         self.on_exchange = on_exchange
         self.family = family or (lambda: "other")
+        self.observer = observer  # the contract model, fed every exchange
         self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=20))
 
     @property
@@ -175,29 +180,51 @@ class ApiClient:
                                            headers=all_headers)
 
         def attempt() -> httpx.Response:
-            started = time.monotonic()
-            response = self._http.send(request)
-            response.read()
-            self._record(request, response, time.monotonic() - started)
-            return response
+            if self.observer is None:
+                return self._send(request)
+            with self.observer.request() as clock:
+                try:
+                    response = self._send(request)
+                except httpx.HTTPError:
+                    self._observe(request, None, clock)
+                    raise
+                self._observe(request, response, clock)
+                return response
 
         return self.traffic.send(attempt, family=self.family(), operation=operation_of(request),
                                  status=lambda r: r.status_code,
                                  hint=lambda r: retry_hint(r.headers, r.json))
 
-    def _record(self, request: httpx.Request, response: httpx.Response, seconds: float) -> None:
-        if self.on_exchange is None:
-            return
-        self.on_exchange(Exchange(
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        started = time.monotonic()
+        response = self._http.send(request)
+        response.read()
+        if self.on_exchange is not None:
+            self.on_exchange(self._exchange(request, response, time.monotonic() - started))
+        return response
+
+    def _exchange(self, request: httpx.Request, response: httpx.Response | None, seconds: float) -> Exchange:
+        return Exchange(
             method=request.method,
             url=self.masker(str(request.url)),
             request_headers=self.masker.headers(request.headers),
             request_body=self.masker(_text(request.content) or "") or None,
-            status=response.status_code,
-            response_headers=self.masker.headers(response.headers),
-            response_body=self.masker(_text(response.content) or "") or None,
+            status=response.status_code if response is not None else None,
+            response_headers=self.masker.headers(response.headers) if response is not None else {},
+            response_body=self.masker(_text(response.content) or "") or None if response is not None else None,
             seconds=seconds,
-        ))
+        )
+
+    def _observe(self, request: httpx.Request, response: httpx.Response | None, clock: dict[str, float]) -> None:
+        assert self.observer is not None
+        if response is not None and response.status_code == 429:
+            return  # waited out and sent again: never an answer of the contract
+        self.observer.record(
+            method=request.method, url=str(request.url), request_headers=dict(request.headers),
+            request_body=request.content, status=response.status_code if response is not None else None,
+            response_headers=dict(response.headers) if response is not None else {},
+            response_body=response.content if response is not None else b"", clock=clock,
+            label=self._exchange(request, response, 0.0).curl())
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("GET", path, **kw)

@@ -190,12 +190,19 @@ def send_through(schema: BaseSchema, session: Session, keywords: Keywords) -> No
     and each answer exercised (keyword coverage)."""
     from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
+    from cstar_conformance.client import exchange_of
     from cstar_conformance.session import FAMILY
 
     class CountedTransport(RequestsTransport):
         def send(self, case: Case, *, session: Any = None, **kwargs: Any) -> Any:
             def attempt() -> Any:
-                response = RequestsTransport.send(self, case, session=session, **dict(kwargs))
+                with state.observer.request() as clock:
+                    try:
+                        response = RequestsTransport.send(self, case, session=session, **dict(kwargs))
+                    except Exception:
+                        observe(case, None, clock)
+                        raise
+                    observe(case, response, clock)
                 state.evidence_of(response)
                 fuzz_failures.remember(case, response)
                 return response
@@ -208,6 +215,23 @@ def send_through(schema: BaseSchema, session: Session, keywords: Keywords) -> No
             state.stats.note_keywords(keywords.response_hits(operation, int(response.status_code),
                                                              json_body(response)))
             return response
+
+    def observe(case: Case, response: Any, clock: dict[str, float]) -> None:
+        """Hand the exchange to the contract model (a 429 is waited out and sent again, never judged)."""
+        if response is not None and int(response.status_code) == 429:
+            return
+        if response is not None:
+            request = response.request
+            body = request.body.encode() if isinstance(request.body, str) else request.body
+            state.observer.record(method=str(request.method), url=str(request.url),
+                                  request_headers=dict(request.headers), request_body=body,
+                                  status=int(response.status_code), response_headers=dict(response.headers),
+                                  response_body=response.content or b"", clock=clock,
+                                  label=exchange_of(response, state.masker).curl())
+        else:
+            state.observer.record(method=case.operation.method.upper(), url=case.formatted_path, request_headers={},
+                                  request_body=None, status=None, response_headers={}, response_body=b"",
+                                  clock=clock, label="")
 
     state = session
     transport = CountedTransport()

@@ -102,6 +102,6 @@ def receiver(cstar: Session) -> Iterator[Receiver]:
     target = cstar.target
     if not target.is_loopback and not target.webhook_public_url:
         pytest.skip("a remote target cannot reach the suite's receiver: give --webhook-public-url")
-    server = Receiver(public_url=target.webhook_public_url).start()
+    server = Receiver(public_url=target.webhook_public_url, on_delivery=cstar.observer.deliver).start()
     yield server
     server.stop()

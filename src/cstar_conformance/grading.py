@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from cstar_conformance import baseline, fuzz_failures, levels, reporting
+from cstar_conformance.model import Violation
+from cstar_conformance.rules import BY_ID
 from cstar_conformance.session import FAMILY, current
 from cstar_conformance.traffic import BudgetExhausted
 
@@ -102,6 +104,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if levels.is_finding(grade.level, state.strict):
             report.outcome = "skipped"
             report.wasxfail = f"{reporting.FINDING_PREFIX} [{', '.join(grade.ids)}]: {reporting.short_message(report)}"
+    # The contract model's violations, whatever this check was about: set-up's wait for the check itself
+    # (a set-up that ended well is followed by the call, graded with them); a stopped run grades nothing.
+    stopped = call.excinfo is not None and call.excinfo.errisinstance(BudgetExhausted)
+    if not stopped and state._observer is not None and (report.when != "setup" or not report.passed):
+        violations = state.observer.take()
+        if violations:
+            rules = _graded_by_model(report, violations, rules.split(",") if rules else [], state.strict)
     # Requests and 429s of this phase alone (setup, call, teardown): reports add them up per test.
     # Housekeeping (the session's cleanup and sweep, run in the last test's teardown) is counted in
     # the run's total but not charged to that test.
@@ -117,6 +126,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ]
     item.stash[_REQUESTS_AT_START], item.stash[_429_AT_START] = requests, limited
     item.stash[_HOUSEKEEPING_AT_START] = housekeeping
+
+
+def _graded_by_model(report: pytest.TestReport, violations: list[Violation], own: list[str], strict: bool) -> str:
+    """Turn a check's report red with the model's violations: it fails under the rules they break — beside
+    its own, when it failed (or found) on its own too — as a SHOULD finding when no MUST rule is broken."""
+    broken = list(dict.fromkeys(rule_id for v in violations for rule_id in v.rules if rule_id in BY_ID))
+    text = "\n".join(v.render() for v in violations[:12])
+    if len(violations) > 12:
+        text += f"\n… and {len(violations) - 12} more"
+    text = f"contract model: {len(violations)} violation(s) in this check's exchanges\n{text}"
+    finding = str(getattr(report, "wasxfail", "")).startswith(reporting.FINDING_PREFIX)
+    graded = [*own, *broken] if report.failed or finding else broken
+    graded = list(dict.fromkeys(graded))
+    if report.failed:
+        text = f"{report.longrepr}\n\n{text}"
+    elif finding:
+        text = f"{report.wasxfail}\n\n{text}"
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail
+    report.outcome, report.longrepr = "failed", text
+    if levels.is_finding(levels.Grade(tuple(BY_ID[r] for r in graded if r in BY_ID)).level, strict):
+        report.outcome = "skipped"
+        report.wasxfail = f"{reporting.FINDING_PREFIX} [{', '.join(graded)}]: {violations[0].render()[:300]}"
+    return ",".join(graded)
 
 
 @pytest.hookimpl(trylast=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from cstar_conformance.client import ApiClient, Exchange, Masker, exchange_of
 from cstar_conformance.interrupts import Interrupts
+from cstar_conformance.observer import Observer
 from cstar_conformance.target import EmbeddedReference, Target
 from cstar_conformance.traffic import RequestStats, Traffic
 
@@ -55,6 +56,7 @@ class Session:
     diff: dict[str, Any] | None = None  # the verdict against the baseline, once the run is graded
     verdict: tuple[str, str] | None = None  # (verdict, reason) as written to summary.json
     coverage: dict[str, Any] | None = None  # schema coverage, once the run is graded
+    _observer: Observer | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for secret in self.target.secrets():
@@ -73,11 +75,18 @@ class Session:
         if self.in_test and self.evidence is not None:  # a test or its fixtures are running
             self.evidence(exchange)
 
+    @property
+    def observer(self) -> Observer:
+        """The contract model of this process, fed every exchange and delivery (made on first use)."""
+        if self._observer is None:
+            self._observer = Observer.for_target(self.target, self.run_id, self.masker)
+        return self._observer
+
     def client(self, api_key: str | None, team_id: str | None = None, timeout: float = 15.0) -> ApiClient:
         return ApiClient(
             self.target.base_url, team_id or self.target.team.id, api_key,
             traffic=self.traffic, masker=self.masker, on_exchange=self._on_exchange, family=FAMILY.get,
-            timeout=timeout,
+            timeout=timeout, observer=self.observer,
         )
 
 

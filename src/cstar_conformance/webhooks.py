@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,9 +101,11 @@ def verify_signature(secret: str, header: str | None, body: bytes, now: float | 
 class Receiver:
     """A loopback HTTP server that accepts every POST under it and records it."""
 
-    def __init__(self, host: str = "127.0.0.1", public_url: str | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", public_url: str | None = None,
+                 on_delivery: Callable[[str, dict[str, str], bytes, float, str], None] | None = None) -> None:
         self.server = HTTPServer(host=host, port=0)
         self.public_url = public_url
+        self.on_delivery = on_delivery  # every delivery, as it comes (the contract model judges it)
         self._deliveries: list[Delivery] = []
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -124,6 +127,8 @@ class Receiver:
     def _handle(self, request: Request) -> Response:
         delivery = Delivery(request.path, dict(request.headers.items()), request.get_data(), time.time(),
                             request.method)
+        if self.on_delivery is not None:
+            self.on_delivery(delivery.path, delivery.headers, delivery.body, delivery.received_at, delivery.method)
         with self._cond:
             self._deliveries.append(delivery)
             self._cond.notify_all()
