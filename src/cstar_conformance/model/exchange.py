@@ -44,7 +44,7 @@ def parse_json(raw: bytes | None) -> Any:
         return NOT_JSON
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Exchange:
     """One request and its answer. `path` is relative to the API root (`/teams/T/customers/ID`); times are
     the client's wall clock (`sent`, `answered`: Unix seconds) and a monotonic clock for intervals."""
@@ -115,7 +115,7 @@ def split_url(url: str, root_path: str) -> tuple[str, tuple[tuple[str, str], ...
     return path, tuple(parse_qsl(parts.query, keep_blank_values=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Delivery:
     """One webhook delivery: the receiver's path (any prefix a forwarder adds already removed), headers
     (lower-case names), the raw body and the client's wall-clock time of arrival."""
