@@ -11,6 +11,7 @@ import pytest
 
 from cstar_conformance import baseline, fuzz_failures, levels, reporting
 from cstar_conformance.model import Violation
+from cstar_conformance.observer import ModelViolation
 from cstar_conformance.rules import BY_ID
 from cstar_conformance.session import FAMILY, current
 from cstar_conformance.traffic import BudgetExhausted
@@ -110,7 +111,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if not stopped and state._observer is not None and (report.when != "setup" or not report.passed):
         violations = state.observer.take()
         if violations:
-            rules = _graded_by_model(report, violations, rules.split(",") if rules else [], state.strict)
+            own = rules.split(",") if rules else []
+            if call.excinfo is not None and call.excinfo.errisinstance(ModelViolation):
+                own = []  # the check stopped at the model's verdict: graded by the rules broken alone
+            rules = _graded_by_model(report, violations, own, state.strict)
     # Requests and 429s of this phase alone (setup, call, teardown): reports add them up per test.
     # Housekeeping (the session's cleanup and sweep, run in the last test's teardown) is counted in
     # the run's total but not charged to that test.
@@ -137,7 +141,7 @@ def _graded_by_model(report: pytest.TestReport, violations: list[Violation], own
         text += f"\n… and {len(violations) - 12} more"
     text = f"contract model: {len(violations)} violation(s) in this check's exchanges\n{text}"
     finding = str(getattr(report, "wasxfail", "")).startswith(reporting.FINDING_PREFIX)
-    graded = [*own, *broken] if report.failed or finding else broken
+    graded = [*own, *broken] if (report.failed or finding) and own else broken
     graded = list(dict.fromkeys(graded))
     if report.failed:
         text = f"{report.longrepr}\n\n{text}"

@@ -21,6 +21,11 @@ from cstar_conformance.model import Config, Credential, Delivery, Exchange, Key,
 from cstar_conformance.model.exchange import split_url
 
 
+class ModelViolation(AssertionError):
+    """Raised by a check that stops at the model's first violation (the exploration); the violations
+    themselves are graded from the observer, under their own rules."""
+
+
 def classify(header: str | None, keys: Mapping[str, Credential]) -> Credential:
     """What an Authorization header carries: a known key exactly (`Bearer` in any case, then spaces or tabs),
     nothing, something that is not `Bearer <key>`, an almost-right key, or an unknown one."""
@@ -47,6 +52,7 @@ class Observer:
     root_path: str  # the base URL's path: exchanges are judged relative to it
     mask: Any = staticmethod(lambda text: text)  # the run's secret masker (evidence is published)
     violations: list[Violation] = field(default_factory=list)  # found since the running check began
+    last_label: str = ""  # the curl line of the last exchange recorded (the exploration logs its steps)
     _in_flight: int = 0
     _done: list[Exchange] = field(default_factory=list)
     _seq: int = 0
@@ -89,6 +95,7 @@ class Observer:
         headers = _flat(request_headers)
         with self._lock:
             self._seq += 1
+            self.last_label = self.mask(label)
             self._done.append(Exchange(
                 method.upper(), path, query, classify(headers.get("authorization"), self.keys), headers,
                 request_body, status, _flat(response_headers), response_body or b"",

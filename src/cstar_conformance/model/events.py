@@ -33,6 +33,7 @@ class Expected:
     answered: float  # wall clock of the write's answer
     write: Exchange
     required: bool
+    tickets: tuple[int, int] | None = None  # the legal ticket_count, when the write's answer did not show it
     delivered: float | None = None
     event_id: str | None = None
     reported: bool = False
@@ -82,7 +83,7 @@ class Ledger:
         return Ledger([copy.copy(e) for e in self.expected], list(self.held), dict(self.ids))
 
     def expect(self, state: State, team: str, event_type: str, customer: dict[str, Any], write: Exchange,
-               required: bool) -> list[Violation]:
+               required: bool, tickets: tuple[int, int] | None = None) -> list[Violation]:
         """The event a write answered at `write.answered` implies for every registration of `team` that was
         live around it (one whose registration or deletion overlaps the write only may get it)."""
         found: list[Violation] = []
@@ -93,7 +94,7 @@ class Ledger:
                 continue  # deleted before the write: must get nothing (judged on delivery)
             certain = hook.registered <= write.sent and (hook.deleting is None or hook.deleting >= write.answered)
             self.expected.append(Expected(hook.id, event_type, str(customer.get("id")), [view(customer)],
-                                          write.answered, write, required and certain))
+                                          write.answered, write, required and certain, tickets))
         for delivery, hook in list(self.held):
             judged = self._match(delivery, hook)
             if judged is not None:
@@ -152,7 +153,7 @@ class Ledger:
                       and e.customer == customer_id]
         if not candidates:
             return None
-        fitting = [e for e in candidates if any(not differences(customer, v, None) for v in e.values)]
+        fitting = [e for e in candidates if any(not differences(customer, v, e.tickets) for v in e.values)]
         if isinstance(event_id, str) and event_id in self.ids:
             first_type, first_customer, first = self.ids[event_id]
             if (first_type, first_customer) != (event_type, customer_id):
@@ -169,7 +170,7 @@ class Ledger:
                                        (delivery,)))
         if chosen is None:
             open_ = next((e for e in candidates if e.delivered is None), candidates[-1])
-            diffs = differences(customer, open_.values[0], None)
+            diffs = differences(customer, open_.values[0], open_.tickets)
             found.append(Violation(("WEBHOOK-PAYLOAD",), f"the {event_type} payload does not show the customer as "
                                    f"the API answered it: {'; '.join(d for _, d in diffs[:4])}",
                                    (open_.write, delivery)))

@@ -116,7 +116,7 @@ def patch(m: Model, ex: Exchange, team: str, item: str | None) -> list[Violation
     if rec.life is Life.MAYBE:
         return []
     if rec.life is Life.DELETED:
-        if 200 <= status < 300 or (status != 404 and judged.kind is not Kind.INVALID):
+        if 200 <= status < 300 or (status != 404 and judged.kind is Kind.ORDINARY):
             return [Violation(("DELETE-GONE",), f"PATCH of deleted customer {rec.id} answered {status}", (ex,))]
         return []
     email = judged.fields.get("email") if isinstance(judged.fields.get("email"), str) else None
@@ -255,7 +255,7 @@ def delete(m: Model, ex: Exchange, team: str, item: str | None) -> list[Violatio
         if ticket.customer == rec.id:
             ticket.life = Life.DELETED
             ticket.cascaded = True
-    m.ledger.expect(m.state, team, "customer.deleted", rec.values[0], ex, required=False)
+    m.ledger.expect(m.state, team, "customer.deleted", rec.values[0], ex, required=False, tickets=rec.ticket_range())
     return found
 
 

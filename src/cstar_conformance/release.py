@@ -1,0 +1,149 @@
+"""Requests released at one instant: each is written on its own connection but for its last byte, then
+every last byte goes out together, so the server starts them all as close to simultaneously as the network
+allows (the technique of "single-packet" race testing). The answers are read with h11. Each request is
+counted and held to the run's budget like any other, and the contract model judges them as one batch: some
+serial order must explain every answer."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import h11
+
+from cstar_conformance.client import ApiClient, Exchange, operation_of
+from cstar_conformance.traffic import retry_hint
+
+TIMEOUT = 15.0
+
+
+@dataclass
+class Held:
+    """One request to release with the others."""
+
+    method: str
+    path: str
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def _connect(url: str) -> socket.socket:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    sock = socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if parts.scheme == "https":
+        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+    return sock
+
+
+def _wire(client: ApiClient, held: Held) -> tuple[h11.Connection, bytes, dict[str, str], bytes | None]:
+    url = urlsplit(client.url(held.path))
+    body = json.dumps(held.body).encode() if held.body is not None else None
+    headers = {"Host": url.netloc, "Accept": "application/json", "Accept-Encoding": "identity",
+               "Connection": "close", **held.headers}
+    if client.api_key is not None and "Authorization" not in headers:
+        headers["Authorization"] = f"Bearer {client.api_key}"
+    if body is not None:
+        headers.setdefault("Content-Type", "application/json")
+        headers["Content-Length"] = str(len(body))
+    conn = h11.Connection(h11.CLIENT)
+    target = url.path + (f"?{url.query}" if url.query else "")
+    data = conn.send(h11.Request(method=held.method, target=target, headers=list(headers.items())))
+    if body:
+        data += conn.send(h11.Data(data=body))
+    data += conn.send(h11.EndOfMessage())
+    return conn, data, headers, body
+
+
+def _read(sock: socket.socket, conn: h11.Connection) -> Answer:
+    status, headers, body = 0, {}, b""
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            conn.receive_data(sock.recv(65536))
+            continue
+        if isinstance(event, h11.Response):
+            status = event.status_code
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
+        elif isinstance(event, h11.Data):
+            body += bytes(event.data)
+        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            return Answer(status, headers, body)
+
+
+def release_together(client: ApiClient, requests: list[Held], family: str = "exploration") -> list[Answer | None]:
+    """Send `requests` at one instant; their answers in the same order (None where none came). A 429 answer
+    is waited out and that request sent again on its own."""
+    traffic, observer = client.traffic, client.observer
+    wires = [_wire(client, held) for held in requests]
+    operations = [operation_of(client._http.build_request(h.method, client.url(h.path))) for h in requests]
+    for operation in operations:
+        traffic.checkpoint()
+        traffic.budget.admit(traffic.stats, family, operation)
+        traffic.throttle.wait()
+    answers: list[Answer | None] = []
+    with ExitStack() as stack:
+        clocks = [stack.enter_context(observer.request()) if observer is not None else {} for _ in requests]
+        sockets = [stack.enter_context(_connect(client.url(h.path))) for h in requests]
+        for sock, (_, data, _, _) in zip(sockets, wires, strict=True):
+            sock.sendall(data[:-1])
+        time.sleep(0.02)  # every request but its last byte is in the server's hands
+        started = time.monotonic()
+        for sock, (_, data, _, _) in zip(sockets, wires, strict=True):
+            sock.sendall(data[-1:])
+        for sock, (conn, _, _, _) in zip(sockets, wires, strict=True):
+            try:
+                answers.append(_read(sock, conn))
+            except (OSError, h11.RemoteProtocolError):
+                answers.append(None)
+        seconds = time.monotonic() - started
+        for held, (_, _, headers, body), answer, operation, clock in zip(requests, wires, answers, operations, clocks,
+                                                                      strict=True):
+            traffic.stats.count(family, answer.status if answer else None, operation)
+            _report(client, held, headers, body, answer, clock, seconds)
+    return [_retried(client, held, answer) for held, answer in zip(requests, answers, strict=True)]
+
+
+def _report(client: ApiClient, held: Held, headers: dict[str, str], body: bytes | None, answer: Answer | None,
+            clock: dict[str, float], seconds: float) -> None:
+    url = client.url(held.path)
+    masker = client.masker
+    exchange = Exchange(held.method, masker(url), masker.headers(headers), masker(body.decode()) if body else None,
+                        answer.status if answer else None, masker.headers(answer.headers) if answer else {},
+                        masker(answer.body.decode("utf-8", "replace")) if answer and answer.body else None, seconds)
+    if client.on_exchange is not None:
+        client.on_exchange(exchange)
+    if client.observer is not None and (answer is None or answer.status != 429):
+        client.observer.record(method=held.method, url=url, request_headers=headers, request_body=body,
+                               status=answer.status if answer else None,
+                               response_headers=answer.headers if answer else {},
+                               response_body=answer.body if answer else b"", clock=clock,
+                               label=f"{exchange.curl()}  # released together")
+
+
+def _retried(client: ApiClient, held: Held, answer: Answer | None) -> Answer | None:
+    if answer is None or answer.status != 429:
+        return answer
+    client.traffic.stats.note_429(retry_hint(answer.headers, answer.json))
+    wait = retry_hint(answer.headers, answer.json) or 1.0
+    client.traffic.budget.allow_wait(wait, held.method, 1, "exploration")
+    time.sleep(wait)
+    response = client.request(held.method, held.path, json_body=held.body, headers=held.headers or None)
+    return Answer(response.status_code, dict(response.headers), response.content)
