@@ -184,6 +184,21 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
             query = data.draw(draws.list_query(tokens))
             self.send(x.api, "GET", "/customers", params=query)
 
+        @rule(data=st.data(), size=st.sampled_from(["1", "2", "3", "4"]))
+        def walk(self, data: Any, size: str) -> None:
+            """Every page of a small query, then the page after the last: the walk's completeness, the
+            boundary of hasMore and the page past the end."""
+            query = data.draw(draws.list_query([x.token]))
+            query.update(pageSize=size, page="1")
+            response = self.send(x.api, "GET", "/customers", params=query)
+            try:
+                total = int(response.json()["pagination"]["total"])
+            except (AttributeError, ValueError, KeyError, TypeError):
+                return
+            last = max(1, -(-total // int(size)))
+            for number in range(2, min(last + 1, 5) + 1):
+                self.send(x.api, "GET", "/customers", params={**query, "page": str(number)})
+
         # ----------------------------------------------------------------------------- at once
 
         @rule(customer=customers, first=draws.customer_fields(required=False),

@@ -142,8 +142,9 @@ class Ledger:
                                    f"{hook.team} says team_id {payload.get('team_id')!r}", (delivery,)))
         return found
 
-    def _match(self, delivery: Delivery, hook: WebhookRec) -> list[Violation] | None:
-        """Judge a delivery against what the run's writes imply; None when nothing explains it yet."""
+    def _match(self, delivery: Delivery, hook: WebhookRec, final: bool = False) -> list[Violation] | None:
+        """Judge a delivery against what the run's writes imply; None when nothing explains it yet (its write's
+        answer may not have been judged yet: a delivery can overtake it). `final`: judge it as it is."""
         payload = delivery.json
         event_type, event_id = payload.get("type"), payload.get("id")
         customer = customer_of(payload) or {}
@@ -154,6 +155,8 @@ class Ledger:
         if not candidates:
             return None
         fitting = [e for e in candidates if any(not differences(customer, v, e.tickets) for v in e.values)]
+        if not fitting and not final:
+            return None
         if isinstance(event_id, str) and event_id in self.ids:
             first_type, first_customer, first = self.ids[event_id]
             if (first_type, first_customer) != (event_type, customer_id):
@@ -213,7 +216,7 @@ class Ledger:
             if now - delivery.received < HOLD:
                 continue
             self.held.remove((delivery, hook))
-            judged = self._match(delivery, hook)
+            judged = self._match(delivery, hook, final=True)
             found += judged if judged is not None else explain(delivery, hook)
         return found
 

@@ -28,6 +28,7 @@ class Query:
     search: str | None
     odd_search: bool  # a term a target may refuse (control characters, over 255 characters, given twice)
     tag: bool  # the MAY tag filter: the items' selection cannot be judged
+    repeated: bool = False  # a parameter given twice: which value a target reads is its own choice
 
     @property
     def valid(self) -> bool:
@@ -61,8 +62,9 @@ def parse_query(ex: Exchange) -> Query:
     searches = ex.params("search")
     search = searches[0] if len(searches) == 1 and searches[0] != "" else None
     odd = len(searches) > 1 or (search is not None and text_kind(search).value != "ordinary")
+    repeated = any(len(ex.params(name)) > 1 for name in ("search", "status", "sentiment", "page", "pageSize", "tag"))
     return Query(page, min(size, MAX_PAGE) if size is not None else None, over, filters["status"],
-                 filters["sentiment"], invalid, empty, search, odd, bool(ex.params("tag")))
+                 filters["sentiment"], invalid, empty, search, odd, bool(ex.params("tag")), repeated)
 
 
 def judge_list(state: State, ex: Exchange, team: str, marker: str) -> list[Violation]:
@@ -125,7 +127,8 @@ def judge_list(state: State, ex: Exchange, team: str, marker: str) -> list[Viola
             v(("CUSTOMER-SHAPE",), f"a list item is no customer: {'; '.join(problems[:3])}")
             continue
         found += _item(state, ex, query, item, team)
-    if query.valid and not query.invalid_filter and not query.tag and not (query.empty_filter and not data):
+    if query.valid and not query.invalid_filter and not query.tag and not query.repeated and not (
+            query.empty_filter and not data):
         found += _counts(state, ex, query, data, pagination, team, marker)
     return found
 

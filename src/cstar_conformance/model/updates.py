@@ -10,7 +10,7 @@ from cstar_conformance.model.bodies import DEFAULTS, Judged, dedupe, judge_reque
 from cstar_conformance.model.creates import TOO_LARGE, VALIDATION, check_new
 from cstar_conformance.model.exchange import Exchange, Violation
 from cstar_conformance.model.state import CustomerRec, Life, Rejected, differences, rules_of
-from cstar_conformance.model.values import Kind, is_uuid, seconds, shape_problems
+from cstar_conformance.model.values import Kind, is_uuid, same_json, seconds, shape_problems
 
 if TYPE_CHECKING:
     from cstar_conformance.model.core import Model
@@ -194,6 +194,8 @@ def patched_as_sent(m: Model, ex: Exchange, rec: CustomerRec, judged: Judged, da
                 rules.append("PATCH-CUSTOMFIELDS-KEPT" if base == "customFields" else "PATCH-KEEPS-OMITTED")
             elif base == "tags":
                 rules.append("PATCH-TAGS-REPLACE")
+            elif same_json(data.get(base), value.get(base)):
+                rules.append("PATCH-KEEPS-OMITTED")  # the field in the body was not applied at all
             else:
                 rules += list(rules_of([(name, "")]))
         if rec.rejected:
