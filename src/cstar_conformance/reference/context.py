@@ -116,12 +116,26 @@ async def _body_faults(faults: FaultSet, request: StrictJsonRequest) -> None:
     if faults.on("charset-content-type-refused") and content_type not in (None, "application/json"):
         if content_type.split(";")[0].strip().lower() == "application/json":  # the bug: compared as a whole
             raise HTTPException(415, "Content-Type must be application/json")
+    if faults.on("body-charset-lookup-500") and content_type is not None:
+        charset = _charset(content_type)
+        try:  # the bug: an unknown charset raises LookupError, which nobody catches
+            (await request.body()).decode(charset or "utf-8")
+        except UnicodeDecodeError:
+            pass  # the strict parser answers 400
     if faults.on("lone-surrogate-500"):  # the bug: an audit hook stores the body as parsed, before validation
         try:
             parsed = json.loads(await request.body())
         except (ValueError, RecursionError):
             return
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # a lone surrogate: UnicodeEncodeError (500)
+
+
+def _charset(content_type: str) -> str | None:
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"')
+    return None
 
 
 @dataclass
@@ -192,6 +206,8 @@ class Reference:
 
                 async def strict_handler(request: Request) -> Response:
                     strict = StrictJsonRequest(request.scope, request.receive)
+                    if faults.on("chunked-body-read-as-empty") and "content-length" not in request.headers:
+                        strict._body = b""  # the bug: read up to Content-Length, which a chunked body has not
                     if request.method in ("POST", "PATCH"):
                         await _body_faults(faults, strict)
                     if faults.on("search-invalid-utf8-500"):  # the bug: percent-escapes decoded as strict UTF-8

@@ -46,7 +46,10 @@ def router(ref: Reference) -> APIRouter:
     def list_route(query: Query_, caller: Caller = reader, session: Session = read_session) -> Response:
         return list_customers(ref, session, caller, query)
 
-    @routes.post("/customers")
+    # the options-served-by-create bug: OPTIONS declared on the create route for CORS, never told apart
+    create_methods = ["POST", "OPTIONS"] if ref.faults.on("options-served-by-create") else ["POST"]
+
+    @routes.api_route("/customers", methods=create_methods)
     def create_route(body: CreateBody, caller: Caller = writer, work: Unit = unit,
                      key: IdempotencyKey | None = idempotency_key) -> Response:
         return create_customer(ref, work, caller, body, key)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .context import Reference
@@ -17,13 +17,24 @@ class Page:
     number: int
     size: int  # rows the query takes
     reported: int  # what pagination.pageSize says
+    echoed: frozenset[str] = frozenset()  # the pagination-echoes-query-strings fault: members echoed as sent
 
     def pagination(self, ref: Reference, total: int) -> dict[str, Any]:
-        return ref.render.pagination(self.number, self.reported, total)
+        pagination = ref.render.pagination(self.number, self.reported, total)
+        for name in self.echoed:
+            pagination[name] = str(pagination[name])  # the bug: req.query's string, not the parsed number
+        return pagination
 
 
 def page_of(ref: Reference, query: Any) -> Page:
     """The page a validated query asks for, with the server's page-size policy applied."""
+    page = _sized_page(ref, query)
+    if ref.faults.on("pagination-echoes-query-strings"):
+        return replace(page, echoed=frozenset({"page", "pageSize"} & query.model_fields_set))
+    return page
+
+
+def _sized_page(ref: Reference, query: Any) -> Page:
     number, size = query.page, query.pageSize
     if ref.faults.on("pagesize-capped-50") and CONFIGURED_MAX_OF_THE_FAULT < size <= MAX_PAGE_SIZE:
         return Page(number, CONFIGURED_MAX_OF_THE_FAULT, CONFIGURED_MAX_OF_THE_FAULT)

@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -25,6 +26,16 @@ class JsonResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+class CharCountedJsonResponse(JsonResponse):
+    """The content-length-counts-characters fault: Content-Length set by hand from the serialised text."""
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers(headers)
+        characters = str(len(bytes(self.body).decode())).encode()  # the bug: characters, not bytes
+        self.raw_headers = [(name, characters if name == b"content-length" else value)
+                            for name, value in self.raw_headers]
 
 
 def now_us() -> int:
@@ -80,7 +91,8 @@ class Renderer:
                 body["pagination"] = pagination
         if meta:
             body["meta"] = meta
-        return JsonResponse(body, status_code=status, media_type=media_type)
+        response_class = CharCountedJsonResponse if self.faults.on("content-length-counts-characters") else JsonResponse
+        return response_class(body, status_code=status, media_type=media_type)
 
     def pagination(self, page: int, page_size: int, total: int) -> dict[str, Any]:
         more = page * page_size <= total if self.faults.on("hasmore-off-by-one") else page * page_size < total
