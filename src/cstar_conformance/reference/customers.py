@@ -25,8 +25,10 @@ from .routing import route_kit
 from .storage import Customer, Ticket
 from .writes import (
     StorageError,
+    canonical_email_taken,
     defaults,
     duplicate_email,
+    email_key,
     find_customer,
     parse_customer_id,
     stored_custom_fields,
@@ -240,7 +242,7 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
     stamp = now_us()
     row = Customer(
         id=str(uuid.uuid4()), team_id=caller.team_id, name=name, name_lower=name.lower(), email=email,
-        email_lower=email.lower(), status=state["status"], sentiment=state["sentiment"],
+        email_lower=email_key(ref, email), status=state["status"], sentiment=state["sentiment"],
         tags=stored_tags(ref, state["tags"]),
         notes=stored_text(ref, notes) if notes is not None else None,
         custom_fields=stored_custom_fields(ref, state["customFields"]),
@@ -252,18 +254,29 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
     if faults.on("rejected-duplicate-emits-created"):  # the bug: published before the INSERT, outside the transaction
         event = ref.render.event(caller.team_id, "customer.created", ref.render.customer(row))
         ref.dispatcher.publish([Event(caller.team_id, "customer.created", event)])
+    if canonical_email_taken(ref, unit.session, caller.team_id, email):
+        raise duplicate_email(ref)
     unit.session.add(row)
     try:
         unit.session.flush()
     except IntegrityError:
         raise duplicate_email(ref) from None
     customer = ref.render.customer(row)
+    if faults.on("created-at-rounded-on-store"):  # DATETIME(0) columns; the answer is the in-memory object
+        _store_whole_seconds(unit.session, row)
     if faults.on("search-index-stale-on-update"):  # the search index is written here and nowhere else
         ref.create_index[row.id] = (row.name_lower, row.email_lower)
     if not faults.on("rejected-duplicate-emits-created"):
         unit.publish(caller.team_id, "customer.created", customer)
     answer = {"id": row.id} if faults.on("create-returns-id-only") else customer
     return idempotency.remember(unit, key, ref.render.ok(answer, status))
+
+
+def _store_whole_seconds(session: Session, row: Customer) -> None:
+    """What the database kept of the new row's timestamps: MySQL rounds fractions to the nearest second."""
+    kept = (row.created_us + 500_000) // 1_000_000 * 1_000_000
+    table = Customer.__table__
+    session.execute(table.update().where(table.c.seq == row.seq).values(created_us=kept, updated_us=kept))
 
 
 def _check_then_insert(ref: Reference, caller: Caller, row: Customer, status: int) -> int:

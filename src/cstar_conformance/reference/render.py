@@ -4,6 +4,7 @@ ticket and webhook objects, delete answers and webhook event payloads — each a
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 import uuid
@@ -36,6 +37,16 @@ class CharCountedJsonResponse(JsonResponse):
         characters = str(len(bytes(self.body).decode())).encode()  # the bug: characters, not bytes
         self.raw_headers = [(name, characters if name == b"content-length" else value)
                             for name, value in self.raw_headers]
+
+
+WORD_BREAK = re.compile(r"(?<=[^_-])[_-]+([^_-])")
+
+
+def camelized(value: Any) -> Any:
+    """Keys of `value` (recursively) as pyhumps' camelize spells them: `account_id` → `accountId`."""
+    if not isinstance(value, dict):
+        return value
+    return {WORD_BREAK.sub(lambda found: found.group(1).upper(), key): camelized(item) for key, item in value.items()}
 
 
 def now_us() -> int:
@@ -120,11 +131,16 @@ class Renderer:
             "sentiment": row.sentiment,
             "tags": list(row.tags),
             "notes": row.notes,
-            "customFields": dict(row.custom_fields),
+            "customFields": self._custom_fields(row.custom_fields),
             "ticketCount": row.ticket_count,
             "createdAt": self.timestamp(row.created_us),
             "updatedAt": self.timestamp(row.updated_us),
         })
+
+    def _custom_fields(self, values: dict[str, Any]) -> dict[str, Any]:
+        if self.faults.on("customfields-keys-camelized"):  # the serializer camelizes every key it meets
+            return camelized(values)
+        return dict(values)
 
     def ticket(self, row: Ticket) -> dict[str, Any]:
         return self._wrap("ticket", {
