@@ -155,6 +155,7 @@ class Reference:
     stale_cache: dict[str, dict[str, Any]] = field(default_factory=dict)  # get-stale-cache only
     list_cache: dict[str, tuple[float, Response]] = field(default_factory=dict)  # list-cache-stale only
     create_index: dict[str, tuple[str, str]] = field(default_factory=dict)  # search-index-stale-on-update only
+    read_cache: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # get-cache-survives-delete
     closed: bool = False
 
     @classmethod

@@ -19,7 +19,7 @@ from .context import Reference, Unit
 from .delivery import Event
 from .errors import ApiError, not_found
 from .render import now_us
-from .storage import Customer
+from .storage import Customer, Ticket
 from .writes import (
     canonical_email_taken,
     defaults,
@@ -37,6 +37,7 @@ EDITABLE = ("name", "email", "status", "sentiment", "tags", "notes", "customFiel
 JSON_COLUMNS = ("tags", "customFields")
 HOST_ZONE = timezone(timedelta(hours=-5), "EST")  # the patch-updatedat-local-time fault's host clock
 SNAPSHOT_WINDOW_SECONDS = 0.25  # patch-lost-update: from the snapshot read to the write
+SCALAR_FIELDS = ("name", "email", "status", "sentiment", "notes")  # not the JSON columns (tags, customFields)
 
 
 def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, body: Any) -> Response:
@@ -80,8 +81,16 @@ def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, bod
     if not caller.team_checked:
         session.commit()  # the bug: the write is committed before the team is checked
         raise ref.auth.cross_team()
-    if touched and not faults.on("webhook-no-update-event"):
-        unit.publish(caller.team_id, "customer.updated", before if faults.on("webhook-stale-payload") else customer)
+    ref.read_cache.pop((row.team_id, row.id), None)
+    announce = touched and not faults.on("webhook-no-update-event")
+    if faults.on("webhook-json-change-no-event"):  # the bug: the change hook diffs the scalar columns only
+        announce = announce and (any(new[key] != current[key] for key in SCALAR_FIELDS) or bool(read_only))
+    if announce:
+        announced = before if faults.on("webhook-stale-payload") else customer
+        if faults.on("webhook-ticket-count-live"):  # the bug: the enricher counts the live tickets
+            live = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.customer_id == row.id))
+            announced = announced | {"ticketCount": live or 0}
+        unit.publish(caller.team_id, "customer.updated", announced)
     return ref.render.ok(customer)
 
 

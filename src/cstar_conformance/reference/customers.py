@@ -300,6 +300,10 @@ def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) 
     customer_id = parse_customer_id(ref, raw_id)
     if ref.faults.on("get-stale-cache") and customer_id in ref.stale_cache:
         return ref.render.ok(ref.stale_cache[customer_id])
+    read_through = ref.faults.on("get-cache-survives-delete")
+    cached = ref.read_cache.get((caller.team_id, customer_id)) if read_through else None
+    if cached is not None:
+        return ref.render.ok(cached)
     team = None if ref.faults.on("cross-team-read-by-id") else caller.team_id
     row = find_customer(session, team, customer_id)
     if row is None:
@@ -307,6 +311,8 @@ def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) 
             return ref.render.ok(None)
         raise not_found("customer", "customerId")
     customer = ref.render.customer(row)
+    if read_through:  # the write paths evict it — all but delete
+        ref.read_cache[(caller.team_id, customer_id)] = customer
     if ref.faults.on("get-stale-cache"):
         ref.stale_cache[customer_id] = customer
     if ref.faults.on("get-bare-customer"):
@@ -314,6 +320,7 @@ def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) 
     return ref.render.ok(customer)
 
 
+CASCADE_BATCH = 50  # the cascade-one-batch-of-50 fault's batch size
 SOFT_DELETES = ("delete-keeps-email-reserved", "soft-delete-still-listed", "count-includes-soft-deleted",
                 "ticket-for-deleted-customer")
 
@@ -323,12 +330,18 @@ def delete_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> 
     session, faults = unit.session, ref.faults
     row = find_customer(session, caller.team_id, customer_id)
     if row is None:
+        if faults.on("delete-repeat-answers-2xx"):  # the bug: the DELETE's rowcount is never looked at
+            return ref.render.deleted("delete-answer", customer_id)
         raise not_found("customer", "customerId")
     customer = ref.render.customer(row)
     if any(faults.on(name) for name in SOFT_DELETES):
         row.deleted = True  # a soft delete; the tickets go as with a real one
         if not faults.on("delete-no-cascade"):
             session.execute(Ticket.__table__.delete().where(Ticket.customer_id == customer_id))
+    elif faults.on("cascade-one-batch-of-50"):  # the schema cascades nothing: the handler does, in batches
+        batch = select(Ticket.id).where(Ticket.customer_id == customer_id).order_by(Ticket.seq).limit(CASCADE_BATCH)
+        session.execute(Ticket.__table__.delete().where(Ticket.id.in_(batch)))  # the bug: one pass, no loop
+        session.delete(row)
     else:
         session.delete(row)  # its tickets go by ON DELETE CASCADE
     session.flush()

@@ -57,6 +57,18 @@ def request_id() -> str:
     return "req_" + secrets.token_hex(12)
 
 
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def _decamelized(value: Any) -> Any:
+    """Every object key of a JSON tree in snake_case, the way a humps-style `decamelize` does it."""
+    if isinstance(value, dict):
+        return {_CAMEL_HUMP.sub(r"_\1", key).lower(): _decamelized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decamelized(item) for item in value]
+    return value
+
+
 class Renderer:
     """The shapes of one server (its mode and faults)."""
 
@@ -188,13 +200,16 @@ class Renderer:
         if self.faults.on("webhook-camelcase-payload"):
             wire = {k: v for k, v in customer.items() if k not in ("object", "metadata", "livemode")}
         else:
-            wire = {
-                "id": customer["id"], "name": customer["name"], "email": customer["email"],
-                "status": customer["status"], "sentiment": customer["sentiment"], "tags": customer["tags"],
-                "notes": customer["notes"], "custom_fields": customer["customFields"],
-                "ticket_count": customer["ticketCount"], "created_at": customer["createdAt"],
-                "updated_at": customer["updatedAt"],
-            }
+            if self.faults.on("webhook-decamelizes-custom-fields"):  # the bug: every key of the tree converted
+                wire = _decamelized({k: v for k, v in customer.items() if k not in ("object", "metadata", "livemode")})
+            else:
+                wire = {
+                    "id": customer["id"], "name": customer["name"], "email": customer["email"],
+                    "status": customer["status"], "sentiment": customer["sentiment"], "tags": customer["tags"],
+                    "notes": customer["notes"], "custom_fields": customer["customFields"],
+                    "ticket_count": customer["ticketCount"], "created_at": customer["createdAt"],
+                    "updated_at": customer["updatedAt"],
+                }
             wire = self._event_customer(wire)
             if self.extras == "everywhere":
                 wire = {"object": "customer", **wire, "metadata": {}}

@@ -99,4 +99,5 @@ def create_webhook(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
                   is_active=True, created_us=now_us())
     unit.session.add(row)
     unit.session.flush()
+    ref.dispatcher.forget(caller.team_id)  # (the DELETE route does not: webhook-targets-cached-past-delete)
     return idempotency.remember(unit, key, ref.render.ok(ref.render.webhook(row, with_secret=True), 201))
