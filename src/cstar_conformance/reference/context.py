@@ -156,6 +156,10 @@ class Reference:
     list_cache: dict[str, tuple[float, Response]] = field(default_factory=dict)  # list-cache-stale only
     create_index: dict[str, tuple[str, str]] = field(default_factory=dict)  # search-index-stale-on-update only
     read_cache: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # get-cache-survives-delete
+    count_cache: dict[str, tuple[float, int]] = field(default_factory=dict)  # count-cache-without-team only
+    row_cache: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # list-row-cache-ticketcount
+    search_tombstones: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # search-total-counts-deleted
+    current_tenant: list[str] = field(default_factory=list)  # list-tenant-race only: one slot, process-wide
     closed: bool = False
 
     @classmethod
@@ -191,6 +195,8 @@ class Reference:
         try:
             yield unit
             session.commit()
+            if self.faults.on("count-cache-without-team"):
+                self.count_cache.clear()  # the cache is flushed on every write (its key is the bug)
         except BaseException:
             session.rollback()
             raise
