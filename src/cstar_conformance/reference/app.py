@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import customers, tickets, webhooks
-from .context import Reference
-from .errors import install_handlers
+from .auth import HEAD_SCOPE_KEY, Caller
+from .context import MAX_BODY_BYTES, Reference
+from .errors import ApiError, install_handlers
 from .render import JsonResponse
 from .settings import Settings
 
@@ -88,7 +91,7 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, bodiless_send)
+        await self.app({**scope, "method": "GET", HEAD_SCOPE_KEY: True}, receive, bodiless_send)
 
 
 class Preflight:
@@ -110,6 +113,82 @@ class Preflight:
         else:
             response = self.not_found
         await response(scope, receive, send)
+
+
+class SharedGetCache:
+    """The get-cache-ignores-authorization fault: a reverse proxy's micro-cache of 200 GET answers, keyed by
+    the URL alone — no `Vary: Authorization` — and purged by every write under the same team."""
+
+    def __init__(self, app: ASGIApp, ttl: float = 10.0) -> None:
+        self.app, self.ttl = app, ttl
+        self._entries: dict[str, tuple[float, Message, bytes]] = {}
+        self._purges: dict[str, int] = {}  # per team path: how many writes began or ended
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(API_PREFIX + "/teams/"):
+            await self.app(scope, receive, send)
+            return
+        team = "/".join(path.split("/")[:5])
+        if scope["method"] != "GET":
+            self._purge(team)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self._purge(team)
+            return
+        url = f"{path}?{scope.get('query_string', b'').decode('latin-1')}"
+        hit = self._entries.get(url)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:  # the bug: whoever asks, whatever key
+            await send(hit[1])
+            await send({"type": "http.response.body", "body": hit[2], "more_body": False})
+            return
+        purges = self._purges.get(team, 0)
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def keeping_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, keeping_send)
+        if start.get("status") == 200 and self._purges.get(team, 0) == purges:
+            self._entries[url] = (time.monotonic(), start, b"".join(chunks))
+
+    def _purge(self, team: str) -> None:
+        self._purges[team] = self._purges.get(team, 0) + 1
+        for url in [url for url in self._entries if url.startswith(team + "/")]:
+            self._entries.pop(url, None)
+
+
+class ProxyBodyLimit:
+    """The body-limit-proxy-html-413 fault: the body limit enforced in front of the app, nginx-style."""
+
+    PAGE = (b"<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
+            b"<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
+            b"</body>\r\n</html>\r\n")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        length = dict(scope.get("headers", [])).get(b"content-length", b"") if scope["type"] == "http" else b""
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            await Response(self.PAGE, status_code=413, media_type="text/html")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _describe_view(path: str, allowed: str) -> dict[str, Any]:
+    """What Django REST framework's SimpleMetadata says of a view (the options-framework-metadata fault)."""
+    words = [part for part in path.split("/") if part and "-" not in part]
+    resource = words[-1] if words else "api"
+    return {"name": f"{resource.capitalize()} {'List' if path.endswith(resource) else 'Instance'}",
+            "description": "", "renders": ["application/json"], "parses": ["application/json"],
+            "allowed_methods": allowed.split(", ")}
 
 
 class MethodTable:
@@ -147,6 +226,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.reference = ref
     methods = MethodTable()
     install_handlers(app, ref.errors, methods.allowed)
+    if ref.faults.on("get-cache-ignores-authorization"):
+        app.add_middleware(SharedGetCache)
     if ref.mode.takes("compression", "gzip"):
         app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE)
     app.add_middleware(HeadAsGet)
@@ -154,6 +235,8 @@ def build_app(settings: Settings) -> FastAPI:
                        not_found=ref.errors.response(404, "not_found", "No such route"))
     if ref.mode.takes("connection", "close"):
         app.add_middleware(CloseConnections)
+    if ref.faults.on("body-limit-proxy-html-413"):
+        app.add_middleware(ProxyBodyLimit)
     count = RequestCount()
     app.add_middleware(CountRequests, count=count)
 
@@ -170,4 +253,13 @@ def build_app(settings: Settings) -> FastAPI:
     for router in routers:
         app.include_router(router, prefix=team_prefix)
         methods.add(team_prefix, router)
+    if ref.faults.on("options-framework-metadata"):  # the framework's own OPTIONS answer, after authentication
+        reader = Depends(ref.auth.reader)
+
+        @app.options(team_prefix + "/{rest:path}", include_in_schema=False)
+        def describe(request: Request, caller: Caller = reader) -> Response:
+            allowed = methods.allowed(request.url.path)
+            if not allowed:
+                raise ApiError(404, "not_found", "No such route")
+            return JsonResponse(_describe_view(request.url.path, allowed))
     return app

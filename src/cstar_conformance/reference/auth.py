@@ -3,6 +3,7 @@ per-key rate limiter — as FastAPI dependencies that give a route its `Caller`.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -18,6 +19,11 @@ from .settings import Settings
 
 KeyKind = Literal["secret", "publishable"]
 
+# The scope key under which HeadAsGet (app) records that a GET it serves was a HEAD.
+HEAD_SCOPE_KEY = "cstar.head"
+BCRYPT_MAX_BYTES = 72  # the auth-key-bcrypt-72-bytes fault: bcrypt ignores its input past this
+KEY_PREFIX_LENGTH = 12  # the public prefix keys are indexed by (`sk_test_abcd`)
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -25,6 +31,11 @@ class Caller:
     key_team: str  # the team of the key
     kind: KeyKind
     team_checked: bool = True  # False only where a fault defers the team check past the write
+
+
+def _bcrypt_input(team_id: str, key: str) -> bytes:
+    """What bcrypt would hash of a key of the team (the auth-key-bcrypt-72-bytes fault)."""
+    return f"{team_id}:{key}".encode()[:BCRYPT_MAX_BYTES]
 
 
 class RateLimiter:
@@ -60,6 +71,8 @@ class Auth:
         for team in settings.teams:
             self.keys[team.secret_key] = (team.id, "secret")
             self.keys[team.publishable_key] = (team.id, "publishable")
+        self.folded_keys = {key.lower(): found for key, found in self.keys.items()}  # a *_ci collation
+        self.hashed_keys = {hashlib.sha256(key.encode()).hexdigest(): found for key, found in self.keys.items()}
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window) if settings.rate_limit else None
 
     async def reader(self, request: Request, team_id: str) -> Caller:
@@ -74,8 +87,10 @@ class Auth:
         return ApiError(403, "team_access_denied", "This API key does not belong to that team", param="teamId")
 
     def authorize(self, request: Request, team_id: str, *, write: bool) -> Caller:
+        if request.scope.get(HEAD_SCOPE_KEY) and self.faults.on("head-skips-auth"):
+            return Caller(team_id, team_id, "secret")  # the bug: HEAD is not on the guarded methods' list
         token = self._token(request, team_id, write)
-        found = self.keys.get(token)
+        found = self._lookup(token)
         if found is None:
             raise ApiError(401, "invalid_api_key", "Unknown API key")
         key_team, kind = found
@@ -90,15 +105,35 @@ class Auth:
             raise ApiError(403, "publishable_key_write", "Publishable keys are read-only; use a secret key")
         return Caller(team_id, key_team, kind, team_checked)
 
+    def _lookup(self, token: str) -> tuple[str, KeyKind] | None:
+        """The team and kind of a key — and the ways a real key store matches more than the exact key."""
+        if self.faults.on("auth-key-hash-ascii-500"):  # the bug: keys are ASCII "by design", nobody checks
+            return self.hashed_keys.get(hashlib.sha256(token.encode("ascii")).hexdigest())
+        if self.faults.on("auth-key-case-insensitive-collation"):
+            return self.folded_keys.get(token.lower())
+        if self.faults.on("auth-key-bcrypt-72-bytes"):
+            for key, found in self.keys.items():
+                indexed = key[:KEY_PREFIX_LENGTH] == token[:KEY_PREFIX_LENGTH]  # found by the public prefix
+                if indexed and _bcrypt_input(found[0], key) == _bcrypt_input(found[0], token):
+                    return found
+            return None
+        return self.keys.get(token)
+
     def _token(self, request: Request, team_id: str, write: bool) -> str:
         header = request.headers.get("authorization")
         if header is None:
             if self.faults.on("auth-missing-key-allowed") and not write and team_id in self.default_keys:
                 return self.default_keys[team_id]
+            if self.faults.on("auth-missing-header-403"):  # FastAPI's HTTPBearer(auto_error=True)
+                raise ApiError(403, "not_authenticated", "Not authenticated")
             raise ApiError(401, "authentication_required",
                            "Missing Authorization header; send 'Authorization: Bearer <key>'")
+        if self.faults.on("auth-split-second-word"):
+            return header.split(" ")[1]  # the bug: no scheme check, IndexError without a space
         parts = header.split()
         if len(parts) != 2 or parts[0].lower() != "bearer":
+            if self.faults.on("auth-missing-header-403"):
+                raise ApiError(403, "not_authenticated", "Invalid authentication credentials")
             raise ApiError(401, "invalid_api_key", "The Authorization header must be 'Bearer <key>'")
         return parts[1]
 

@@ -116,12 +116,26 @@ async def _body_faults(faults: FaultSet, request: StrictJsonRequest) -> None:
     if faults.on("charset-content-type-refused") and content_type not in (None, "application/json"):
         if content_type.split(";")[0].strip().lower() == "application/json":  # the bug: compared as a whole
             raise HTTPException(415, "Content-Type must be application/json")
+    if faults.on("body-charset-lookup-500") and content_type is not None:
+        charset = _charset(content_type)
+        try:  # the bug: an unknown charset raises LookupError, which nobody catches
+            (await request.body()).decode(charset or "utf-8")
+        except UnicodeDecodeError:
+            pass  # the strict parser answers 400
     if faults.on("lone-surrogate-500"):  # the bug: an audit hook stores the body as parsed, before validation
         try:
             parsed = json.loads(await request.body())
         except (ValueError, RecursionError):
             return
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # a lone surrogate: UnicodeEncodeError (500)
+
+
+def _charset(content_type: str) -> str | None:
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"')
+    return None
 
 
 @dataclass
@@ -141,6 +155,11 @@ class Reference:
     stale_cache: dict[str, dict[str, Any]] = field(default_factory=dict)  # get-stale-cache only
     list_cache: dict[str, tuple[float, Response]] = field(default_factory=dict)  # list-cache-stale only
     create_index: dict[str, tuple[str, str]] = field(default_factory=dict)  # search-index-stale-on-update only
+    read_cache: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # get-cache-survives-delete
+    count_cache: dict[str, tuple[float, int]] = field(default_factory=dict)  # count-cache-without-team only
+    row_cache: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # list-row-cache-ticketcount
+    search_tombstones: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # search-total-counts-deleted
+    current_tenant: list[str] = field(default_factory=list)  # list-tenant-race only: one slot, process-wide
     closed: bool = False
 
     @classmethod
@@ -176,6 +195,8 @@ class Reference:
         try:
             yield unit
             session.commit()
+            if self.faults.on("count-cache-without-team"):
+                self.count_cache.clear()  # the cache is flushed on every write (its key is the bug)
         except BaseException:
             session.rollback()
             raise
@@ -192,6 +213,8 @@ class Reference:
 
                 async def strict_handler(request: Request) -> Response:
                     strict = StrictJsonRequest(request.scope, request.receive)
+                    if faults.on("chunked-body-read-as-empty") and "content-length" not in request.headers:
+                        strict._body = b""  # the bug: read up to Content-Length, which a chunked body has not
                     if request.method in ("POST", "PATCH"):
                         await _body_faults(faults, strict)
                     if faults.on("search-invalid-utf8-500"):  # the bug: percent-escapes decoded as strict UTF-8

@@ -4,11 +4,12 @@ marked. The body is validated here (not by FastAPI) because several of those fau
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -18,10 +19,12 @@ from .context import Reference, Unit
 from .delivery import Event
 from .errors import ApiError, not_found
 from .render import now_us
-from .storage import Customer
+from .storage import Customer, Ticket
 from .writes import (
+    canonical_email_taken,
     defaults,
     duplicate_email,
+    email_key,
     find_customer,
     merge_patch,
     parse_customer_id,
@@ -31,6 +34,10 @@ from .writes import (
 )
 
 EDITABLE = ("name", "email", "status", "sentiment", "tags", "notes", "customFields")
+JSON_COLUMNS = ("tags", "customFields")
+HOST_ZONE = timezone(timedelta(hours=-5), "EST")  # the patch-updatedat-local-time fault's host clock
+SNAPSHOT_WINDOW_SECONDS = 0.25  # patch-lost-update: from the snapshot read to the write
+SCALAR_FIELDS = ("name", "email", "status", "sentiment", "notes")  # not the JSON columns (tags, customFields)
 
 
 def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, body: Any) -> Response:
@@ -49,30 +56,41 @@ def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, bod
     fields = patch.model_fields_set
     if not fields and faults.on("patch-empty-400"):
         raise ApiError(400, "parameter_missing", "Nothing to update")
+    snapshot = _snapshot(ref, team, customer_id) if faults.on("patch-lost-update") else None
     row = find_customer(session, team, customer_id)
     if row is None:
         if faults.on("patch-unknown-200"):  # the UPDATE matched no row and nobody looked
             return ref.render.ok({"id": customer_id} | patch.model_dump(mode="json", include=fields))
         raise not_found("customer", "customerId")
     before = ref.render.customer(row)
-    current = _state(row)
+    current = _state(row if snapshot is None else snapshot)
     new = _patched(ref, current, patch, fields)
     _check_email(ref, session, row, current, new, fields)
     read_only = _read_only_columns(ref, patch, fields)
-    changed = new != current or bool(read_only)
+    changed = _changed(ref, current, new) or bool(read_only)
     touched = changed or ref.mode.takes("patch-noop", "touch")
-    if touched:
-        _write(ref, row, new, read_only)
+    if touched or new != current:  # the same, but where a fault's change detector misses a change
+        _write(ref, row, new, read_only, move=touched)
         try:
             session.flush()
         except IntegrityError:
             raise duplicate_email(ref) from None
+        if touched and faults.on("patch-answer-stale-updatedat"):
+            _touch_by_trigger(session, row)
     customer = ref.render.customer(row)
     if not caller.team_checked:
         session.commit()  # the bug: the write is committed before the team is checked
         raise ref.auth.cross_team()
-    if touched and not faults.on("webhook-no-update-event"):
-        unit.publish(caller.team_id, "customer.updated", before if faults.on("webhook-stale-payload") else customer)
+    ref.read_cache.pop((row.team_id, row.id), None)
+    announce = touched and not faults.on("webhook-no-update-event")
+    if faults.on("webhook-json-change-no-event"):  # the bug: the change hook diffs the scalar columns only
+        announce = announce and (any(new[key] != current[key] for key in SCALAR_FIELDS) or bool(read_only))
+    if announce:
+        announced = before if faults.on("webhook-stale-payload") else customer
+        if faults.on("webhook-ticket-count-live"):  # the bug: the enricher counts the live tickets
+            live = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.customer_id == row.id))
+            announced = announced | {"ticketCount": live or 0}
+        unit.publish(caller.team_id, "customer.updated", announced)
     return ref.render.ok(customer)
 
 
@@ -87,6 +105,20 @@ def _body_as_read(ref: Reference, body: Any) -> Any:
     if faults.on("patch-scalar-body-500") and not isinstance(body, dict | bytes | bytearray | None):
         sorted(body.keys())  # the bug: an audit hook lists the keys before validation (AttributeError)
     return body
+
+
+def _snapshot(ref: Reference, team: str | None, customer_id: str) -> Customer | None:
+    """The patch-lost-update fault: the customer as read outside the write transaction, some time before it."""
+    with ref.db.reader() as session:
+        row = find_customer(session, team, customer_id)
+    time.sleep(SNAPSHOT_WINDOW_SECONDS)  # validation and hooks run between the read and the write
+    return row
+
+
+def _changed(ref: Reference, current: dict[str, Any], new: dict[str, Any]) -> bool:
+    if ref.faults.on("patch-json-change-undetected"):  # the row's version hash predates the JSON columns
+        return any(new[key] != current[key] for key in EDITABLE if key not in JSON_COLUMNS)
+    return new != current
 
 
 def _state(row: Customer) -> dict[str, Any]:
@@ -112,6 +144,9 @@ def _patched(ref: Reference, current: dict[str, Any], patch: BaseModel, fields: 
             new[key] = defaults(ref)[key]
         elif key == "tags" and faults.on("patch-tags-append"):
             new[key] = current["tags"] + value
+        elif key == "tags" and faults.on("patch-tags-sync-reorders"):  # a join table synced by diff
+            new[key] = [tag for tag in current["tags"] if tag in value] + [
+                tag for tag in value if tag not in current["tags"]]
         else:
             new[key] = value
     if "customFields" not in fields and faults.on("patch-customfields-replace-on-omit"):
@@ -139,8 +174,11 @@ def _check_email(ref: Reference, session: Session, row: Customer, current: dict[
         return
     if faults.on("patch-email-conflict-unchecked"):
         return
-    query = select(Customer.id).where(Customer.team_id == row.team_id, Customer.deleted.is_(False),
-                                      Customer.email_lower == new["email"].lower())
+    if canonical_email_taken(ref, session, row.team_id, new["email"], own_id=row.id):
+        raise duplicate_email(ref)
+    query = select(Customer.id).where(Customer.deleted.is_(False), Customer.email_lower == email_key(ref, new["email"]))
+    if not faults.on("patch-email-check-all-teams"):  # the bug: the pre-check forgot the tenant
+        query = query.where(Customer.team_id == row.team_id)
     if not faults.on("patch-own-email-conflict"):
         query = query.where(Customer.id != row.id)
     if session.scalar(query.limit(1)) is None:
@@ -167,7 +205,7 @@ def _read_only_columns(ref: Reference, patch: BaseModel, fields: set[str]) -> di
     return columns
 
 
-def _write(ref: Reference, row: Customer, new: dict[str, Any], read_only: dict[str, int]) -> None:
+def _write(ref: Reference, row: Customer, new: dict[str, Any], read_only: dict[str, int], move: bool = True) -> None:
     faults = ref.faults
     name = stored_text(ref, new["name"])
     if faults.on("name-truncated-100"):
@@ -175,17 +213,40 @@ def _write(ref: Reference, row: Customer, new: dict[str, Any], read_only: dict[s
     email = new["email"].lower() if faults.on("email-lowercased") else new["email"]
     row.name, row.name_lower, row.email = name, name.lower(), email
     if not faults.on("patch-email-conflict-unchecked"):  # the bug: the indexed lower-case copy goes stale
-        row.email_lower = email.lower()
+        row.email_lower = email_key(ref, email)
     row.status, row.sentiment = new["status"], new["sentiment"]
     row.tags = stored_tags(ref, new["tags"])
     row.notes = stored_text(ref, new["notes"]) if isinstance(new["notes"], str) else new["notes"]
-    row.custom_fields = stored_custom_fields(ref, new["customFields"])
+    custom_fields = stored_custom_fields(ref, new["customFields"])
+    if faults.on("patch-customfields-mutated-in-place"):  # a plain JSON column: no change event, no UPDATE
+        row.custom_fields.clear()
+        row.custom_fields.update(custom_fields)
+    else:
+        row.custom_fields = custom_fields
     for column, value in read_only.items():
         setattr(row, column, value)
     if faults.on("patch-rewrites-createdat"):  # an upsert writes every column, created_at too
         row.created_us = now_us()
-    if not faults.on("patch-updatedat-frozen"):
+    if not move or faults.on("patch-updatedat-frozen") or faults.on("patch-answer-stale-updatedat"):
+        return  # (the last: a database trigger moves it, see _touch_by_trigger)
+    if faults.on("patch-updatedat-local-time"):
+        row.updated_us = _host_wall_clock_us()  # an onupdate=datetime.now column default
+    else:
         row.updated_us = max(now_us(), row.updated_us)
+
+
+def _host_wall_clock_us() -> int:
+    """The patch-updatedat-local-time fault: naive `datetime.now()` on the host, read back as if it were UTC."""
+    naive = datetime.now(HOST_ZONE).replace(tzinfo=None)
+    return int(naive.replace(tzinfo=UTC).timestamp()) * 1_000_000 + naive.microsecond
+
+
+def _touch_by_trigger(session: Session, row: Customer) -> None:
+    """The patch-answer-stale-updatedat fault: updated_at is the database's to set (a trigger), and the ORM
+    object is not refreshed after the UPDATE."""
+    table = Customer.__table__
+    session.execute(table.update().where(table.c.seq == row.seq)
+                    .values(updated_us=func.max(table.c.updated_us, now_us())))
 
 
 def _announce_unchanged(ref: Reference, session: Session, team: str | None, customer_id: str) -> None:

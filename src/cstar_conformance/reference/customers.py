@@ -1,13 +1,16 @@
 """Customers: the routes, and list, create, get and delete behind them (update: :mod:`.customer_update`)."""
 
+import json
+import re
 import time
 import unicodedata
 import uuid
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel
-from sqlalchemy import Text, and_, cast, false, func, or_, select, text
+from sqlalchemy import Text, and_, cast, false, func, literal_column, or_, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -25,8 +28,10 @@ from .routing import route_kit
 from .storage import Customer, Ticket
 from .writes import (
     StorageError,
+    canonical_email_taken,
     defaults,
     duplicate_email,
+    email_key,
     find_customer,
     parse_customer_id,
     stored_custom_fields,
@@ -46,7 +51,10 @@ def router(ref: Reference) -> APIRouter:
     def list_route(query: Query_, caller: Caller = reader, session: Session = read_session) -> Response:
         return list_customers(ref, session, caller, query)
 
-    @routes.post("/customers")
+    # the options-served-by-create bug: OPTIONS declared on the create route for CORS, never told apart
+    create_methods = ["POST", "OPTIONS"] if ref.faults.on("options-served-by-create") else ["POST"]
+
+    @routes.api_route("/customers", methods=create_methods)
     def create_route(body: CreateBody, caller: Caller = writer, work: Unit = unit,
                      key: IdempotencyKey | None = idempotency_key) -> Response:
         return create_customer(ref, work, caller, body, key)
@@ -87,9 +95,11 @@ def list_customers(ref: Reference, session: Session, caller: Caller, query: Any)
         return cached[1]
     page = paging.page_of(ref, query)
     c = Customer
-    team, live = c.team_id == caller.team_id, c.deleted.is_(False)
-    enums = [_enum_condition(ref, name, getattr(query, name))
-             for name in ("status", "sentiment") if getattr(query, name) is not None]
+    team_id = _current_tenant(ref, caller.team_id) if faults.on("list-tenant-race") else caller.team_id
+    team, live = c.team_id == team_id, c.deleted.is_(False)
+    by_name = {name: _enum_condition(ref, name, getattr(query, name))
+               for name in ("status", "sentiment") if getattr(query, name) is not None}
+    enums = list(by_name.values())
     filters: list[Any] = [or_(*enums)] if faults.on("filter-or-instead-of-and") and enums else list(enums)
     if _impossible_filter(ref, query):
         filters.append(false())  # the `invalid-filter=empty` alternative
@@ -97,19 +107,33 @@ def list_customers(ref: Reference, session: Session, caller: Caller, query: Any)
         filters.append(text("EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE json_each.value = :tag)")
                        .bindparams(tag=query.tag))
     where, counted = _where(ref, query, team, live, filters, bool(enums))
-    total = session.scalar(select(func.count()).select_from(c).where(*counted)) or 0
+    total = paging.customer_total(ref, session, counted, team_id, query)
     window = paging.customer_window(ref, page, total)
-    rows = [] if window is None else session.scalars(
-        select(c).where(and_(*where)).order_by(*_order(ref)).offset(window[0]).limit(window[1])).all()
+    in_python = by_name.get("sentiment") if faults.on("filter-sentiment-after-limit") else None
+    rows = [] if window is None else paging.customer_rows(
+        ref, session, [w for w in where if w is not in_python], _order(ref), page, window)
+    if in_python is not None:  # the bug: a hybrid property the ORM never put in the SQL, checked after LIMIT
+        rows = [row for row in rows if row.sentiment == query.sentiment]
+    flat = _flattened_custom_fields(session, rows) if faults.on("list-customfields-json-group") else {}
     media_type = "text/plain" if faults.on("list-text-plain") else None
-    answer = ref.render.ok([_listed(ref, row) for row in rows], pagination=page.pagination(ref, total),
-                           media_type=media_type)
+    answer = ref.render.ok([_listed(ref, row, flat.get(row.id)) for row in rows],
+                           pagination=page.pagination(ref, total), media_type=media_type)
     if faults.on("list-cache-stale"):
         ref.list_cache[cache_key] = (time.monotonic(), answer)
     return answer
 
 
 LIST_CACHE_SECONDS = 30.0
+TENANT_RACE_WINDOW_S = 0.1
+ADDRESS_LIKE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _current_tenant(ref: Reference, team_id: str) -> str:
+    """The list-tenant-race fault: the tenant is set in a process-wide slot (a module global, not a
+    contextvar) by the request's middleware and read back by the repository after the work in between."""
+    ref.current_tenant[:] = [team_id]
+    time.sleep(TENANT_RACE_WINDOW_S)
+    return ref.current_tenant[0]
 
 
 def _where(ref: Reference, query: Any, team: Any, live: Any, filters: list[Any],
@@ -126,10 +150,15 @@ def _where(ref: Reference, query: Any, team: Any, live: Any, filters: list[Any],
     if query.search:
         conditions.append(_search_condition(ref, query.search))
     leaks = (query.search and faults.on("list-leaks-other-team")) or (
-        enum_filtered and not query.search and faults.on("filter-drops-team"))
+        enum_filtered and not query.search and faults.on("filter-drops-team")) or (
+        query.tag is not None and ref.mode.takes("tag-filter", "supported") and faults.on("tag-filter-any-team"))
     tenant = [] if leaks else [team]
     listed = [] if faults.on("soft-delete-still-listed") else [live]
     where = [*listed, *conditions, *tenant]
+    if faults.on("search-email-lookup-any-team") and query.search and ADDRESS_LIKE.fullmatch(query.search):
+        by_address = and_(live, *filters, c.email_lower == query.search.lower())  # the bug: no team condition
+        where = [or_(and_(*where), by_address)]
+        return where, where
     if faults.on("total-before-filters"):
         return where, [team]
     if faults.on("count-without-team"):
@@ -141,6 +170,8 @@ def _where(ref: Reference, query: Any, team: Any, live: Any, filters: list[Any],
 
 def _enum_condition(ref: Reference, name: str, value: str) -> Any:
     column = getattr(Customer, name)
+    if ref.faults.on("filter-enum-contains"):  # the generic filter helper's `LIKE '%value%'`
+        return func.instr(column, value) > 0
     if ref.faults.on("filter-case-insensitive"):  # a *_ci collation
         return func.lower(column) == value.lower()
     return column == value
@@ -153,11 +184,35 @@ def _impossible_filter(ref: Reference, query: Any) -> bool:
         query.sentiment is not None and not known(query.sentiment, SENTIMENTS))
 
 
-def _listed(ref: Reference, row: Customer) -> dict[str, Any]:
+def _listed(ref: Reference, row: Customer, custom_fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    faults, cache_key = ref.faults, (row.id, row.updated_us)
+    if faults.on("list-row-cache-ticketcount") and cache_key in ref.row_cache:
+        return dict(ref.row_cache[cache_key])  # the bug: keyed by updated_at, which a new ticket leaves alone
     customer = ref.render.customer(row)
-    if ref.faults.on("list-ascii-folded"):  # the list's copy comes from an ASCII-folding search index
+    if faults.on("list-ascii-folded"):  # the list's copy comes from an ASCII-folding search index
         customer["name"] = unicodedata.normalize("NFKD", row.name).encode("ascii", "ignore").decode()
+    if faults.on("list-tags-sorted"):  # a join table aggregated without ORDER BY position
+        customer["tags"] = sorted(customer["tags"])
+    if custom_fields is not None:
+        customer["customFields"] = custom_fields
+    if faults.on("list-timestamps-local-zone"):  # wall time of a '+01:00' DB session, labelled UTC
+        customer["createdAt"] = ref.render.timestamp(row.created_us + LIST_SESSION_OFFSET_US)
+        customer["updatedAt"] = ref.render.timestamp(row.updated_us + LIST_SESSION_OFFSET_US)
+    if faults.on("list-row-cache-ticketcount"):
+        ref.row_cache[cache_key] = dict(customer)
     return customer
+
+
+LIST_SESSION_OFFSET_US = 3_600_000_000
+
+
+def _flattened_custom_fields(session: Session, rows: list[Customer]) -> dict[str, dict[str, Any]]:
+    """The list-customfields-json-group fault: customFields rebuilt in SQL (SQLite gives true/false as 1/0)."""
+    if not rows:
+        return {}
+    rebuilt = literal_column("(SELECT json_group_object(key, value) FROM json_each(customers.custom_fields))")
+    found = session.execute(select(Customer.id, rebuilt).where(Customer.id.in_([row.id for row in rows])))
+    return {customer_id: json.loads(flat) for customer_id, flat in found}
 
 
 def _like_escaped(term: str, specials: str = "\\%_") -> str:
@@ -168,6 +223,15 @@ def _search_condition(ref: Reference, search: str) -> Any:
     """Name or email contains the term, in any letter case — and the ways real search code gets it wrong."""
     faults, c = ref.faults, Customer
     needle = search.lower()
+    if faults.on("search-plus-as-space"):  # the decoded term goes through unquote_plus once more
+        needle = unquote_plus(needle)
+    if faults.on("search-accent-folded-term"):  # the query analyzer folds accents, the indexed columns do not
+        needle = "".join(ch for ch in unicodedata.normalize("NFKD", needle) if not unicodedata.combining(ch))
+    if faults.on("search-short-term-ignored") and len(needle) < TRIGRAM:
+        return true()  # the bug: no trigrams, so no condition at all
+    if faults.on("search-words-anded") and len(needle.split()) > 1:  # a full-text query parser, operator AND
+        return and_(*[or_(func.instr(c.name_lower, word) > 0, func.instr(c.email_lower, word) > 0)
+                      for word in needle.split()])
     if faults.on("search-nul-500") and "\x00" in search:  # PostgreSQL text
         raise StorageError('invalid byte sequence for encoding "UTF8": 0x00')
     if faults.on("search-sql-interpolated"):  # the bug: the term is part of the SQL text
@@ -203,6 +267,7 @@ def _search_condition(ref: Reference, search: str) -> Any:
 
 
 SEARCH_INDEX_LAG_US = 5_000_000
+TRIGRAM = 3
 
 
 def _order(ref: Reference) -> tuple[Any, ...]:
@@ -237,7 +302,7 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
     stamp = now_us()
     row = Customer(
         id=str(uuid.uuid4()), team_id=caller.team_id, name=name, name_lower=name.lower(), email=email,
-        email_lower=email.lower(), status=state["status"], sentiment=state["sentiment"],
+        email_lower=email_key(ref, email), status=state["status"], sentiment=state["sentiment"],
         tags=stored_tags(ref, state["tags"]),
         notes=stored_text(ref, notes) if notes is not None else None,
         custom_fields=stored_custom_fields(ref, state["customFields"]),
@@ -249,18 +314,29 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
     if faults.on("rejected-duplicate-emits-created"):  # the bug: published before the INSERT, outside the transaction
         event = ref.render.event(caller.team_id, "customer.created", ref.render.customer(row))
         ref.dispatcher.publish([Event(caller.team_id, "customer.created", event)])
+    if canonical_email_taken(ref, unit.session, caller.team_id, email):
+        raise duplicate_email(ref)
     unit.session.add(row)
     try:
         unit.session.flush()
     except IntegrityError:
         raise duplicate_email(ref) from None
     customer = ref.render.customer(row)
+    if faults.on("created-at-rounded-on-store"):  # DATETIME(0) columns; the answer is the in-memory object
+        _store_whole_seconds(unit.session, row)
     if faults.on("search-index-stale-on-update"):  # the search index is written here and nowhere else
         ref.create_index[row.id] = (row.name_lower, row.email_lower)
     if not faults.on("rejected-duplicate-emits-created"):
         unit.publish(caller.team_id, "customer.created", customer)
     answer = {"id": row.id} if faults.on("create-returns-id-only") else customer
     return idempotency.remember(unit, key, ref.render.ok(answer, status))
+
+
+def _store_whole_seconds(session: Session, row: Customer) -> None:
+    """What the database kept of the new row's timestamps: MySQL rounds fractions to the nearest second."""
+    kept = (row.created_us + 500_000) // 1_000_000 * 1_000_000
+    table = Customer.__table__
+    session.execute(table.update().where(table.c.seq == row.seq).values(created_us=kept, updated_us=kept))
 
 
 def _check_then_insert(ref: Reference, caller: Caller, row: Customer, status: int) -> int:
@@ -284,6 +360,10 @@ def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) 
     customer_id = parse_customer_id(ref, raw_id)
     if ref.faults.on("get-stale-cache") and customer_id in ref.stale_cache:
         return ref.render.ok(ref.stale_cache[customer_id])
+    read_through = ref.faults.on("get-cache-survives-delete")
+    cached = ref.read_cache.get((caller.team_id, customer_id)) if read_through else None
+    if cached is not None:
+        return ref.render.ok(cached)
     team = None if ref.faults.on("cross-team-read-by-id") else caller.team_id
     row = find_customer(session, team, customer_id)
     if row is None:
@@ -291,6 +371,8 @@ def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) 
             return ref.render.ok(None)
         raise not_found("customer", "customerId")
     customer = ref.render.customer(row)
+    if read_through:  # the write paths evict it — all but delete
+        ref.read_cache[(caller.team_id, customer_id)] = customer
     if ref.faults.on("get-stale-cache"):
         ref.stale_cache[customer_id] = customer
     if ref.faults.on("get-bare-customer"):
@@ -298,6 +380,7 @@ def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) 
     return ref.render.ok(customer)
 
 
+CASCADE_BATCH = 50  # the cascade-one-batch-of-50 fault's batch size
 SOFT_DELETES = ("delete-keeps-email-reserved", "soft-delete-still-listed", "count-includes-soft-deleted",
                 "ticket-for-deleted-customer")
 
@@ -307,12 +390,20 @@ def delete_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> 
     session, faults = unit.session, ref.faults
     row = find_customer(session, caller.team_id, customer_id)
     if row is None:
+        if faults.on("delete-repeat-answers-2xx"):  # the bug: the DELETE's rowcount is never looked at
+            return ref.render.deleted("delete-answer", customer_id)
         raise not_found("customer", "customerId")
     customer = ref.render.customer(row)
+    if faults.on("search-total-counts-deleted"):  # the delete never reaches the search index
+        ref.search_tombstones.append((row.team_id, row.name_lower, row.email_lower, row.status, row.sentiment))
     if any(faults.on(name) for name in SOFT_DELETES):
         row.deleted = True  # a soft delete; the tickets go as with a real one
         if not faults.on("delete-no-cascade"):
             session.execute(Ticket.__table__.delete().where(Ticket.customer_id == customer_id))
+    elif faults.on("cascade-one-batch-of-50"):  # the schema cascades nothing: the handler does, in batches
+        batch = select(Ticket.id).where(Ticket.customer_id == customer_id).order_by(Ticket.seq).limit(CASCADE_BATCH)
+        session.execute(Ticket.__table__.delete().where(Ticket.id.in_(batch)))  # the bug: one pass, no loop
+        session.delete(row)
     else:
         session.delete(row)  # its tickets go by ON DELETE CASCADE
     session.flush()

@@ -10,22 +10,26 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Text, and_, cast, func, or_, select
 
 from .faults import FaultSet
 from .modes import Mode
-from .storage import Database, Webhook
+from .storage import Database, Webhook, subscribed
 
 log = logging.getLogger("cstar_conformance.reference.delivery")
 
 ATTEMPTS = 3
 BACKOFF_SECONDS = (0.5, 1.0)
 TIMEOUT_SECONDS = 5.0
+TARGET_CACHE_SECONDS = 60.0  # webhook-targets-cached-past-delete
+NOTIFY_LIMIT_BYTES = 8000  # webhook-oversize-event-dropped: PostgreSQL's NOTIFY payload limit
+JS_SAFE_INTEGER = 2**53  # webhook-relay-bigint-float
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,28 @@ class _Delivery:
     event: Event
 
 
+def _as_utf8mb3(value: Any) -> Any:
+    """A value as a MySQL utf8mb3 column hands it back (non-strict mode: '?' for characters beyond the BMP)."""
+    if isinstance(value, str):
+        return "".join(ch if ord(ch) <= 0xFFFF else "?" for ch in value)
+    if isinstance(value, list):
+        return [_as_utf8mb3(item) for item in value]
+    if isinstance(value, dict):
+        return {_as_utf8mb3(key): _as_utf8mb3(item) for key, item in value.items()}
+    return value
+
+
+def _as_js_numbers(value: Any) -> Any:
+    """A value after JSON.parse and JSON.stringify in JavaScript: every number is a double."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > JS_SAFE_INTEGER:
+        return int(float(value))
+    if isinstance(value, list):
+        return [_as_js_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_js_numbers(item) for key, item in value.items()}
+    return value
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The hex HMAC-SHA256 of ``"<t>.<raw body>"`` keyed with the whole ``whsec_…`` secret."""
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -61,7 +87,9 @@ class Dispatcher:
         self._db = db
         self._faults = faults
         self._mode = mode
-        self._queue: queue.Queue[_Delivery | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[_Delivery, ...] | None] = queue.Queue()  # a job: its deliveries in turn
+        self._cache: dict[str, tuple[float, list[Target]]] = {}  # webhook-targets-cached-past-delete only
+        self._cache_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._work, name=f"webhook-{i}", daemon=True)
                          for i in range(workers)]
@@ -72,19 +100,67 @@ class Dispatcher:
         """Fan each event out to its webhooks (as registered now) and queue the deliveries."""
         copies = 2 if self._mode.takes("webhook-duplicates", "twice") else 1
         for event in events:
-            for target in self._targets(event):
-                for _ in range(copies):
-                    self._queue.put(_Delivery(target, event))
+            event = self._relayed(event)
+            if event is None:
+                continue
+            deliveries = [_Delivery(target, event) for target in self._targets(event) for _ in range(copies)]
+            if self._faults.on("webhook-fanout-serial-retries"):  # the bug: one job walks every endpoint
+                if deliveries:
+                    self._queue.put(tuple(deliveries))
+                continue
+            for delivery in deliveries:
+                self._queue.put((delivery,))
+
+    def _relayed(self, event: Event) -> Event | None:
+        """The event as the faults' outbox and relay hand it on (None: lost on the way)."""
+        payload = event.payload
+        if self._faults.on("webhook-oversize-event-dropped"):
+            size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+            if size > NOTIFY_LIMIT_BYTES:  # the bug: NOTIFY refuses it and the error is swallowed
+                log.info("event %s not relayed: payload string too long (%d bytes)", payload["id"], size)
+                return None
+        if self._faults.on("webhook-outbox-utf8mb3"):
+            payload = _as_utf8mb3(payload)
+        if self._faults.on("webhook-relay-bigint-float"):
+            payload = _as_js_numbers(payload)
+        return event if payload is event.payload else replace(event, payload=payload)
+
+    def forget(self, team_id: str) -> None:
+        """Drop the team's cached endpoints (a webhook was registered)."""
+        with self._cache_lock:
+            self._cache.pop(team_id, None)
 
     def _targets(self, event: Event) -> list[Target]:
+        cached = self._faults.on("webhook-targets-cached-past-delete")
+        if cached:
+            with self._cache_lock:
+                hit = self._cache.get(event.team_id)
+            if hit is not None and time.monotonic() - hit[0] < TARGET_CACHE_SECONDS:
+                return [target for target in hit[1] if self._subscribed(target.events, event.type)]
         query = select(Webhook).where(Webhook.is_active)
         if not self._faults.on("webhook-all-teams"):
             query = query.where(Webhook.team_id == event.team_id)
+        if self._faults.on("webhook-wildcard-or-precedence"):  # the bug: `… AND listed OR wildcard`
+            events = cast(Webhook.events, Text)
+            query = select(Webhook).where(or_(
+                and_(Webhook.is_active, Webhook.team_id == event.team_id, func.instr(events, f'"{event.type}"') > 0),
+                func.instr(events, '"*"') > 0))
+        if self._faults.on("webhook-fanout-serial-retries"):
+            query = query.order_by(Webhook.seq)  # the job walks the endpoints in registration order
         with self._db.reader() as session:
             rows = session.scalars(query).all()
-        if not self._faults.on("webhook-ignores-subscription"):
-            rows = [row for row in rows if row.wants(event.type)]
-        return [Target(row.id, row.url, row.secret, tuple(row.events)) for row in rows]
+        targets = [Target(row.id, row.url, row.secret, tuple(row.events)) for row in rows]
+        if cached:
+            with self._cache_lock:
+                self._cache[event.team_id] = (time.monotonic(), targets)
+        return [target for target in targets if self._subscribed(target.events, event.type)]
+
+    def _subscribed(self, events: tuple[str, ...], event_type: str) -> bool:
+        if self._faults.on("webhook-ignores-subscription") or self._faults.on("webhook-wildcard-or-precedence"):
+            return True  # nothing filtered here (the second: the SQL did it)
+        if self._faults.on("webhook-matches-first-event-type"):  # the bug: the one-event column's matcher
+            return events[0] in ("*", event_type)
+        return subscribed(events, event_type)
 
     def close(self) -> None:
         self._stop.set()
@@ -94,13 +170,14 @@ class Dispatcher:
     def _work(self) -> None:
         with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
             while not self._stop.is_set():
-                delivery = self._queue.get()
-                if delivery is None:
+                job = self._queue.get()
+                if job is None:
                     return
-                try:
-                    self._deliver(client, delivery)
-                except Exception:  # a delivery must never kill the worker
-                    log.exception("webhook delivery crashed")
+                for delivery in job:
+                    try:
+                        self._deliver(client, delivery)
+                    except Exception:  # a delivery must never kill the worker
+                        log.exception("webhook delivery crashed")
 
     def _signed(self, delivery: _Delivery) -> tuple[bytes, str]:
         body = json.dumps(delivery.event.payload, separators=(",", ":"), ensure_ascii=False).encode()
@@ -110,6 +187,8 @@ class Dispatcher:
             digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         elif self._faults.on("webhook-signs-reserialized"):
             digest = sign(secret, timestamp, json.dumps(delivery.event.payload).encode())
+        elif self._faults.on("webhook-signs-ascii-escaped"):  # the bug: ensure_ascii left at its default
+            digest = sign(secret, timestamp, json.dumps(delivery.event.payload, separators=(",", ":")).encode())
         else:
             digest = sign(secret, timestamp, body)
         return body, f"t={timestamp},v1={digest}"
@@ -134,6 +213,9 @@ class Dispatcher:
         for attempt in range(1, attempts + 1):
             if self._stop.is_set():
                 return
+            if attempt > 1 and self._faults.on("webhook-retry-mints-new-id"):  # re-published: a fresh id
+                payload = {**delivery.event.payload, "id": "evt_" + uuid.uuid4().hex}
+                delivery = replace(delivery, event=replace(delivery.event, payload=payload))
             body, signature = self._signed(delivery)
             try:
                 response = client.post(delivery.target.url, content=body,

@@ -76,7 +76,8 @@ class Errors:
         return ApiError(self.validation_status(), code, message, param=param)
 
     def response(self, status: int, code: str, message: str, *, param: str | None = None,
-                 headers: Mapping[str, str] | None = None, retry_after: int | None = None) -> Response:
+                 headers: Mapping[str, str] | None = None, retry_after: int | None = None,
+                 media_type: str | None = None) -> Response:
         extras = self.render.extras
         error: dict[str, Any] = {"code": code, "message": message}
         if extras != "none":
@@ -92,7 +93,7 @@ class Errors:
         meta = self.render.meta()
         if meta:
             body["meta"] = meta
-        return JsonResponse(body, status_code=status, headers=dict(headers or {}))
+        return JsonResponse(body, status_code=status, headers=dict(headers or {}), media_type=media_type)
 
     def of(self, exc: ApiError) -> Response:
         return self.response(exc.status, exc.code, exc.message, param=exc.param, headers=exc.headers,
@@ -115,7 +116,10 @@ class Errors:
             code, message = "parameter_unknown", f"Unknown field {param!r}"
         else:
             code, message = "parameter_invalid", f"{param}: {first.get('msg', 'invalid value')}"
-        return self.response(self.validation_status(unparseable=unparseable), code, message, param=param)
+        # the validation-problem-json fault: a problem-details library answers these, in its own media type
+        media_type = "application/problem+json" if self.faults.on("validation-problem-json") else None
+        return self.response(self.validation_status(unparseable=unparseable), code, message, param=param,
+                             media_type=media_type)
 
 
 def install_handlers(app: FastAPI, errors: Errors, allowed_methods: Callable[[str], str]) -> None:
@@ -139,6 +143,8 @@ def install_handlers(app: FastAPI, errors: Errors, allowed_methods: Callable[[st
         if exc.status_code == 405:
             if errors.mode.takes("unknown-method", "404"):
                 return errors.response(404, "not_found", "No such route")
+            if errors.faults.on("method-not-allowed-drops-allow"):  # the bug: rebuilt from status and detail
+                return errors.response(405, "method_not_allowed", str(exc.detail))
             return errors.response(405, "method_not_allowed", f"Method {request.method} is not allowed here",
                                    headers={**(exc.headers or {}), "Allow": allowed_methods(request.url.path)})
         if exc.status_code == 404:

@@ -3,8 +3,9 @@ repeat with the same key and body gets it back (another body with that key → 4
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import Depends, Request
@@ -13,7 +14,12 @@ from starlette.responses import Response
 from .auth import Caller
 from .context import Reference, Unit
 from .errors import ApiError
+from .faults import FaultSet
 from .storage import IdempotencyRecord
+
+# The idempotency-check-outside-lock fault: the time between its look-up and the handler's write, widened so
+# that two requests sent together reliably both miss the look-up.
+UNLOCKED_WINDOW_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,9 @@ class IdempotencyKey:
     team_id: str
     key: str
     fingerprint: str
+    faults: FaultSet = field(default_factory=FaultSet, compare=False)
+    prechecked: bool = False  # looked up before the transaction (only under a fault)
+    early: Response | None = field(default=None, compare=False)  # the answer that look-up found
 
 
 def dependency(ref: Reference, caller_dependency: Any) -> Any:
@@ -34,29 +43,68 @@ def dependency(ref: Reference, caller_dependency: Any) -> Any:
             raise ref.errors.invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 characters")
         body = await request.body()
         if ref.faults.on("idempotency-key-global"):  # the bug: one store for every team, keyed by key and body
-            return IdempotencyKey("", key, hashlib.sha256(body).hexdigest())
+            return IdempotencyKey("", key, hashlib.sha256(body).hexdigest(), ref.faults)
         fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
-        return IdempotencyKey(caller.team_id, key, fingerprint)
+        found = IdempotencyKey(caller.team_id, key, fingerprint, ref.faults)
+        if ref.faults.on("idempotency-check-outside-lock"):
+            return await _check_outside_the_transaction(ref, found)
+        return found
 
     return Depends(idempotency_key)
+
+
+async def _check_outside_the_transaction(ref: Reference, key: IdempotencyKey) -> IdempotencyKey:
+    """The idempotency-check-outside-lock fault: a cache GET before the handler, nothing held until its SET."""
+    with ref.db.reader() as session:
+        record = session.get(IdempotencyRecord, (key.team_id, key.key))
+        if record is not None:
+            if record.fingerprint != key.fingerprint:
+                raise _reused()
+            return replace(key, prechecked=True, early=_stored_answer(record, key))
+    await asyncio.sleep(UNLOCKED_WINDOW_SECONDS)
+    return replace(key, prechecked=True)
+
+
+def _reused() -> ApiError:
+    return ApiError(409, "idempotency_key_reused", "This Idempotency-Key was used with a different request",
+                    param="Idempotency-Key")
+
+
+def _stored_answer(record: IdempotencyRecord, key: IdempotencyKey) -> Response:
+    media_type = record.media_type
+    if key.faults.on("idempotency-replay-text-html"):  # the bug: the headers were not stored
+        media_type = "text/html; charset=utf-8"
+    return Response(record.body.encode(), status_code=record.status, media_type=media_type)
 
 
 def replay(unit: Unit, key: IdempotencyKey | None) -> Response | None:
     """The stored answer to this key, inside the write transaction (so a concurrent twin waits for it)."""
     if key is None:
         return None
+    if key.prechecked:
+        return key.early  # the bug: not looked at again under the transaction's lock
     record = unit.session.get(IdempotencyRecord, (key.team_id, key.key))
     if record is None:
         return None
     if record.fingerprint != key.fingerprint:
-        raise ApiError(409, "idempotency_key_reused", "This Idempotency-Key was used with a different request",
-                       param="Idempotency-Key")
-    return Response(record.body.encode(), status_code=record.status, media_type=record.media_type)
+        if key.faults.on("idempotency-conflict-after-commit"):
+            return None  # the bug: compared only when the answer is stored (see remember)
+        raise _reused()
+    return _stored_answer(record, key)
 
 
 def remember(unit: Unit, key: IdempotencyKey | None, response: Response) -> Response:
-    if key is not None:
-        unit.session.add(IdempotencyRecord(team_id=key.team_id, key=key.key, fingerprint=key.fingerprint,
-                                           status=response.status_code, media_type=response.media_type,
-                                           body=bytes(response.body).decode()))
+    if key is None:
+        return response
+    record = IdempotencyRecord(team_id=key.team_id, key=key.key, fingerprint=key.fingerprint,
+                               status=response.status_code, media_type=response.media_type,
+                               body=bytes(response.body).decode())
+    if key.prechecked:
+        unit.session.merge(record)  # the bug: SET rather than SETNX, the last writer wins
+    elif key.faults.on("idempotency-conflict-after-commit") and unit.session.get(
+            IdempotencyRecord, (key.team_id, key.key)) is not None:
+        unit.session.commit()  # the bug: the handler's work is committed before the key is checked
+        raise _reused()
+    else:
+        unit.session.add(record)
     return response

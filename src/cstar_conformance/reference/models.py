@@ -9,6 +9,8 @@ as sent. Query parameters arrive as strings: page numbers must be plain decimal 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -25,6 +27,7 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 EVENT_TYPES = ("customer.created", "customer.updated", "customer.deleted", "*")
 MAX_TAGS = 1000
 ORDINARY_LENGTH = 255
+EMAIL_LOCAL_PART_MAX = 64  # RFC 5321; the whole address may have 254 characters
 LONG_LENGTH = 10_000
 DIGITS = re.compile(r"[0-9]{1,1000}")
 LEADING_DIGITS = re.compile(r"[0-9]{1,1000}")
@@ -53,10 +56,14 @@ def _email_checker(faults: FaultSet) -> Any:
     def check(value: str) -> str:
         if faults.on("email-plus-rejected") and "+" in value.partition("@")[0]:
             raise _invalid("value is not a valid email address")  # the home-made validator's bug
+        if faults.on("email-max-64") and len(value) > EMAIL_LOCAL_PART_MAX:
+            raise _invalid("value is not a valid email address: too long")  # the local part's limit, misread
         try:
-            validate_email(value, check_deliverability=False)
+            info = validate_email(value, check_deliverability=False)
         except EmailNotValidError as exc:
             raise _invalid(f"value is not a valid email address: {exc}") from None
+        if faults.on("email-domain-normalized"):
+            return info.normalized  # the bug: the library's normalised form (the domain lowered)
         return value  # as sent: never the normalised form
     return check
 
@@ -145,6 +152,16 @@ def _utf8_bytes_at_most(limit: int) -> Any:
     return AfterValidator(check)
 
 
+def _nfkc(value: str) -> str:
+    """The name-nfkc-normalized fault: compatibility normalisation, as Django does for usernames."""
+    return unicodedata.normalize("NFKC", value)
+
+
+def _sequence_as_list(value: Any) -> Any:
+    """The tags-string-split fault: any Sequence is taken for a list of tags — a string is one of characters."""
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, list) else value
+
+
 def _number_as_string(value: Any) -> Any:
     """The lax-string-coercion fault: a number where a string belongs becomes its decimal text (Pydantic v1)."""
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
@@ -164,8 +181,11 @@ def _strings(limit: int, mode: Mode, faults: FaultSet) -> _Strings:
     name_checks: list[Any] = [*lax, StringConstraints(min_length=1, max_length=limit), *byte_limit]
     if mode.takes("whitespace-name", "rejected"):
         name_checks.append(AfterValidator(_not_blank))
+    if faults.on("name-nfkc-normalized"):
+        name_checks.append(AfterValidator(_nfkc))
     text = Annotated[str, *lax, StringConstraints(max_length=limit), *byte_limit]
-    return _Strings(Annotated[str, *name_checks], text, Annotated[list[text], Field(max_length=MAX_TAGS)])
+    split = [BeforeValidator(_sequence_as_list)] if faults.on("tags-string-split") else []
+    return _Strings(Annotated[str, *name_checks], text, Annotated[list[text], *split, Field(max_length=MAX_TAGS)])
 
 
 def build_models(mode: Mode, faults: FaultSet) -> Models:

@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
 from .context import Reference
+from .storage import Customer, Ticket
 
 MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
 CONFIGURED_MAX_OF_THE_FAULT = 50
+COUNT_CACHE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -17,13 +24,24 @@ class Page:
     number: int
     size: int  # rows the query takes
     reported: int  # what pagination.pageSize says
+    echoed: frozenset[str] = frozenset()  # the pagination-echoes-query-strings fault: members echoed as sent
 
     def pagination(self, ref: Reference, total: int) -> dict[str, Any]:
-        return ref.render.pagination(self.number, self.reported, total)
+        pagination = ref.render.pagination(self.number, self.reported, total)
+        for name in self.echoed:
+            pagination[name] = str(pagination[name])  # the bug: req.query's string, not the parsed number
+        return pagination
 
 
 def page_of(ref: Reference, query: Any) -> Page:
     """The page a validated query asks for, with the server's page-size policy applied."""
+    page = _sized_page(ref, query)
+    if ref.faults.on("pagination-echoes-query-strings"):
+        return replace(page, echoed=frozenset({"page", "pageSize"} & query.model_fields_set))
+    return page
+
+
+def _sized_page(ref: Reference, query: Any) -> Page:
     number, size = query.page, query.pageSize
     if ref.faults.on("pagesize-capped-50") and CONFIGURED_MAX_OF_THE_FAULT < size <= MAX_PAGE_SIZE:
         return Page(number, CONFIGURED_MAX_OF_THE_FAULT, CONFIGURED_MAX_OF_THE_FAULT)
@@ -48,7 +66,8 @@ def window(page: Page, total: int) -> tuple[int, int] | None:
 
 def customer_window(ref: Reference, page: Page, total: int) -> tuple[int, int] | None:
     """The window of a customer list page — where the list's offset bugs live."""
-    offset = (page.number - 1) * page.size
+    step = DEFAULT_PAGE_SIZE if ref.faults.on("offset-from-default-pagesize") else page.size  # the bug: the default
+    offset = (page.number - 1) * step
     if page.number >= 2 and ref.faults.on("page2-offset-off-by-one"):
         offset -= 1
     if ref.faults.on("huge-page-500"):
@@ -58,3 +77,58 @@ def customer_window(ref: Reference, page: Page, total: int) -> tuple[int, int] |
             return ((total - 1) // page.size) * page.size, page.size
         return None
     return offset, page.size
+
+
+def customer_total(ref: Reference, session: Session, counted: list[Any], team_id: str, query: Any) -> int:
+    """The `total` of a customer list — and where the count's cache, cap and search index go wrong."""
+    faults = ref.faults
+    key = repr(sorted(query.model_dump(exclude={"page", "pageSize"}).items()))  # the bug: no team id in it
+    cached = ref.count_cache.get(key) if faults.on("count-cache-without-team") else None
+    if cached is not None and time.monotonic() - cached[0] < COUNT_CACHE_SECONDS:
+        return cached[1]
+    if faults.on("total-capped-100"):  # the count wraps the statement with its safety LIMIT still on
+        capped = select(Customer.id).where(*counted).limit(MAX_PAGE_SIZE).subquery()
+        total = session.scalar(select(func.count()).select_from(capped)) or 0
+    else:
+        total = session.scalar(select(func.count()).select_from(Customer).where(*counted)) or 0
+    if query.search and faults.on("search-total-counts-deleted"):  # the index's hit count: deletes never reached it
+        total += sum(1 for doc in ref.search_tombstones if _index_hit(doc, team_id, query))
+    if faults.on("count-cache-without-team"):
+        ref.count_cache[key] = (time.monotonic(), total)
+    return total
+
+
+def _index_hit(doc: tuple[str, str, str, str, str], team_id: str, query: Any) -> bool:
+    team, name, email, status, sentiment = doc
+    needle = query.search.lower()
+    return team == team_id and (needle in name or needle in email) and (
+        query.status in (None, status) and query.sentiment in (None, sentiment))
+
+
+def customer_rows(ref: Reference, session: Session, where: list[Any], order: tuple[Any, ...], page: Page,
+                  window: tuple[int, int]) -> list[Customer]:
+    """The rows of a customer list page — and the ways the page query goes wrong."""
+    statement = select(Customer).where(and_(*where)).order_by(*order)
+    if ref.faults.on("list-tickets-join-fanout"):  # the bug: a join to tickets, no DISTINCT
+        statement = statement.outerjoin(Ticket, Ticket.customer_id == Customer.id)
+    offset, limit = window
+    if page.number >= 2 and ref.faults.on("keyset-created-second"):
+        after = _keyset_after(ref, session, statement, offset)
+        if after is not None:
+            statement, offset = statement.where(after), 0
+    return list(session.scalars(statement.offset(offset).limit(limit)).all())
+
+
+def _keyset_after(ref: Reference, session: Session, statement: Any, offset: int) -> Any:
+    """The keyset-created-second fault: page n starts after the previous page's last created_at, a DATETIME
+    with whole seconds — rows created in that same second are skipped."""
+    order = ref.mode.get("list-order")
+    if order == "by-name":
+        return None
+    anchor = session.scalar(statement.with_only_columns(Customer.created_us).offset(offset - 1).limit(1))
+    if anchor is None:
+        return None
+    second = anchor // 1_000_000
+    if order == "newest-first":
+        return Customer.created_us < second * 1_000_000
+    return Customer.created_us >= (second + 1) * 1_000_000

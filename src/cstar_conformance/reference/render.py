@@ -4,9 +4,11 @@ ticket and webhook objects, delete answers and webhook event payloads — each a
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -27,12 +29,44 @@ class JsonResponse(Response):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
+class CharCountedJsonResponse(JsonResponse):
+    """The content-length-counts-characters fault: Content-Length set by hand from the serialised text."""
+
+    def init_headers(self, headers: Mapping[str, str] | None = None) -> None:
+        super().init_headers(headers)
+        characters = str(len(bytes(self.body).decode())).encode()  # the bug: characters, not bytes
+        self.raw_headers = [(name, characters if name == b"content-length" else value)
+                            for name, value in self.raw_headers]
+
+
+WORD_BREAK = re.compile(r"(?<=[^_-])[_-]+([^_-])")
+
+
+def camelized(value: Any) -> Any:
+    """Keys of `value` (recursively) as pyhumps' camelize spells them: `account_id` → `accountId`."""
+    if not isinstance(value, dict):
+        return value
+    return {WORD_BREAK.sub(lambda found: found.group(1).upper(), key): camelized(item) for key, item in value.items()}
+
+
 def now_us() -> int:
     return time.time_ns() // 1000
 
 
 def request_id() -> str:
     return "req_" + secrets.token_hex(12)
+
+
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def _decamelized(value: Any) -> Any:
+    """Every object key of a JSON tree in snake_case, the way a humps-style `decamelize` does it."""
+    if isinstance(value, dict):
+        return {_CAMEL_HUMP.sub(r"_\1", key).lower(): _decamelized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decamelized(item) for item in value]
+    return value
 
 
 class Renderer:
@@ -80,7 +114,8 @@ class Renderer:
                 body["pagination"] = pagination
         if meta:
             body["meta"] = meta
-        return JsonResponse(body, status_code=status, media_type=media_type)
+        response_class = CharCountedJsonResponse if self.faults.on("content-length-counts-characters") else JsonResponse
+        return response_class(body, status_code=status, media_type=media_type)
 
     def pagination(self, page: int, page_size: int, total: int) -> dict[str, Any]:
         more = page * page_size <= total if self.faults.on("hasmore-off-by-one") else page * page_size < total
@@ -108,11 +143,16 @@ class Renderer:
             "sentiment": row.sentiment,
             "tags": list(row.tags),
             "notes": row.notes,
-            "customFields": dict(row.custom_fields),
+            "customFields": self._custom_fields(row.custom_fields),
             "ticketCount": row.ticket_count,
             "createdAt": self.timestamp(row.created_us),
             "updatedAt": self.timestamp(row.updated_us),
         })
+
+    def _custom_fields(self, values: dict[str, Any]) -> dict[str, Any]:
+        if self.faults.on("customfields-keys-camelized"):  # the serializer camelizes every key it meets
+            return camelized(values)
+        return dict(values)
 
     def ticket(self, row: Ticket) -> dict[str, Any]:
         return self._wrap("ticket", {
@@ -160,13 +200,16 @@ class Renderer:
         if self.faults.on("webhook-camelcase-payload"):
             wire = {k: v for k, v in customer.items() if k not in ("object", "metadata", "livemode")}
         else:
-            wire = {
-                "id": customer["id"], "name": customer["name"], "email": customer["email"],
-                "status": customer["status"], "sentiment": customer["sentiment"], "tags": customer["tags"],
-                "notes": customer["notes"], "custom_fields": customer["customFields"],
-                "ticket_count": customer["ticketCount"], "created_at": customer["createdAt"],
-                "updated_at": customer["updatedAt"],
-            }
+            if self.faults.on("webhook-decamelizes-custom-fields"):  # the bug: every key of the tree converted
+                wire = _decamelized({k: v for k, v in customer.items() if k not in ("object", "metadata", "livemode")})
+            else:
+                wire = {
+                    "id": customer["id"], "name": customer["name"], "email": customer["email"],
+                    "status": customer["status"], "sentiment": customer["sentiment"], "tags": customer["tags"],
+                    "notes": customer["notes"], "custom_fields": customer["customFields"],
+                    "ticket_count": customer["ticketCount"], "created_at": customer["createdAt"],
+                    "updated_at": customer["updatedAt"],
+                }
             wire = self._event_customer(wire)
             if self.extras == "everywhere":
                 wire = {"object": "customer", **wire, "metadata": {}}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import JSON, Engine, ForeignKey, String, Text, create_engine, event, text
@@ -69,7 +70,12 @@ class Webhook(Base):
     created_us: Mapped[int]
 
     def wants(self, event_type: str) -> bool:
-        return "*" in self.events or event_type in self.events
+        return subscribed(self.events, event_type)
+
+
+def subscribed(events: Iterable[str], event_type: str) -> bool:
+    """Whether a subscription (a webhook's `events`) takes events of this type."""
+    return any(subscription in ("*", event_type) for subscription in events)
 
 
 class IdempotencyRecord(Base):
@@ -122,7 +128,8 @@ class Database:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=16, max_overflow=32,
         )
-        foreign_keys = not faults.on("delete-no-cascade")  # SQLite's default: foreign keys OFF
+        # SQLite's default: foreign keys OFF (cascade-one-batch-of-50: the application cascades itself)
+        foreign_keys = not (faults.on("delete-no-cascade") or faults.on("cascade-one-batch-of-50"))
 
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,5 +1,6 @@
 """Tickets — as far as cascade deletion and ticketCount need them: create, get, list, delete."""
 
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -66,11 +67,12 @@ def _not_the_teams_customer(ref: Reference) -> ApiError:
 
 
 def create_ticket(ref: Reference, unit: Unit, caller: Caller, body: BaseModel, key: IdempotencyKey | None) -> Response:
+    values = body.model_dump()
+    raw_customer = values["customerId"]
+    loaded_count = _count_loaded_outside(ref, caller, raw_customer)
     stored = idempotency.replay(unit, key)
     if stored is not None:
         return stored
-    values = body.model_dump()
-    raw_customer = values["customerId"]
     if not UUID_RE.fullmatch(raw_customer):
         raise _not_the_teams_customer(ref)
     customer_id = raw_customer.lower()
@@ -86,11 +88,32 @@ def create_ticket(ref: Reference, unit: Unit, caller: Caller, body: BaseModel, k
     row = Ticket(id=str(uuid.uuid4()), team_id=caller.team_id, customer_id=customer_id, title=values["title"],
                  priority=values["priority"] or "normal", status="open", created_us=stamp, updated_us=stamp)
     session.add(row)
-    if not ref.faults.on("ticketcount-cached"):
-        session.execute(update(Customer).where(Customer.id == customer_id)
+    # the ticketcount-update-id-as-sent bug: the UPDATE binds the id as sent, not as the UUID type stores it
+    counted = raw_customer if ref.faults.on("ticketcount-update-id-as-sent") else customer_id
+    if loaded_count is not None:  # the ticketcount-read-modify-write bug: the count as loaded, plus one
+        session.execute(update(Customer).where(Customer.id == counted).values(ticket_count=loaded_count + 1))
+    elif not ref.faults.on("ticketcount-cached"):
+        session.execute(update(Customer).where(Customer.id == counted)
                         .values(ticket_count=Customer.ticket_count + 1))
     session.flush()
+    ref.read_cache.pop((caller.team_id, customer_id), None)
     return idempotency.remember(unit, key, ref.render.ok(ref.render.ticket(row), 201))
+
+
+LOAD_TO_SAVE_SECONDS = 0.1  # the ticketcount-read-modify-write fault's window between load and save
+
+
+def _count_loaded_outside(ref: Reference, caller: Caller, raw_customer: str) -> int | None:
+    """The ticketcount-read-modify-write fault: the customer's ticketCount as a repository loads it before
+    the write transaction starts (no lock), then the time the handler spends before saving it. None: no fault
+    or no such customer."""
+    if not ref.faults.on("ticketcount-read-modify-write"):
+        return None
+    with ref.db.reader() as session:
+        loaded = session.scalar(select(Customer.ticket_count).where(
+            Customer.id == raw_customer.lower(), Customer.team_id == caller.team_id, Customer.deleted.is_(False)))
+    time.sleep(LOAD_TO_SAVE_SECONDS)
+    return loaded
 
 
 def list_tickets(ref: Reference, session: Session, caller: Caller, query: Any) -> Response:
@@ -121,4 +144,5 @@ def delete_ticket(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> Re
                         .values(ticket_count=Customer.ticket_count - 1))
     session.delete(row)
     session.flush()
+    ref.read_cache.pop((caller.team_id, row.customer_id), None)
     return ref.render.deleted("ticket-delete-answer", ticket_id)

@@ -38,8 +38,13 @@ def router(ref: Reference) -> APIRouter:
             select(Webhook).where(condition).order_by(Webhook.seq).offset(window[0]).limit(window[1])).all()
         return ref.render.ok([ref.render.webhook(row) for row in rows], pagination=page.pagination(ref, total))
 
+    if ref.faults.on("pk-registers-webhooks"):  # the bug: the read dependency, copied from the list route
+        registrar, idempotency_key = reader, idempotency.dependency(ref, reader)
+    else:
+        registrar = writer
+
     @routes.post("/webhooks")
-    def create_route(body: CreateBody, caller: Caller = writer, work: Unit = unit,
+    def create_route(body: CreateBody, caller: Caller = registrar, work: Unit = unit,
                      key: IdempotencyKey | None = idempotency_key) -> Response:
         return create_webhook(ref, work, caller, body, key)
 
@@ -52,7 +57,10 @@ def router(ref: Reference) -> APIRouter:
 
     @routes.delete("/webhooks/{webhook_id}")
     def delete_route(webhook_id: str, caller: Caller = writer, work: Unit = unit) -> Response:
-        row = _find(work.session, caller, parse_id(webhook_id, "webhook"))
+        if ref.faults.on("webhook-delete-any-team"):  # the bug: by primary key, without the team condition
+            row = work.session.scalars(select(Webhook).where(Webhook.id == parse_id(webhook_id, "webhook"))).first()
+        else:
+            row = _find(work.session, caller, parse_id(webhook_id, "webhook"))
         if row is None:
             raise not_found("webhook", "webhookId")
         work.session.delete(row)
@@ -91,4 +99,5 @@ def create_webhook(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
                   is_active=True, created_us=now_us())
     unit.session.add(row)
     unit.session.flush()
+    ref.dispatcher.forget(caller.team_id)  # (the DELETE route does not: webhook-targets-cached-past-delete)
     return idempotency.remember(unit, key, ref.render.ok(ref.render.webhook(row, with_secret=True), 201))

@@ -4,6 +4,8 @@ type-losing custom fields) live here, where a real backend's column types and co
 from __future__ import annotations
 
 import json
+import struct
+import unicodedata
 import uuid
 from typing import Any
 
@@ -31,6 +33,32 @@ def find_customer(session: Session, team_id: str | None, customer_id: str) -> Cu
     if team_id is not None:
         query = query.where(Customer.team_id == team_id)
     return session.scalars(query).first()
+
+
+def email_key(ref: Reference, email: str) -> str:
+    """The lower-case copy of an address that the unique index and search use."""
+    if ref.faults.on("email-unique-ascii-lower"):  # SQL lower(): ASCII letters only
+        return "".join(ch.lower() if ch.isascii() else ch for ch in email)
+    return email.lower()
+
+
+def canonical_email(address: str) -> str:
+    """Gmail's rules, applied to every domain: the local part without dots and without its +tag."""
+    local, _, domain = address.rpartition("@")
+    return f"{local.split('+', 1)[0].replace('.', '')}@{domain}".lower()
+
+
+def canonical_email_taken(ref: Reference, session: Session, team_id: str, email: str,
+                          own_id: str | None = None) -> bool:
+    """The email-distinct-canonicalized fault's duplicate check (never taken without it)."""
+    if not ref.faults.on("email-distinct-canonicalized"):
+        return False
+    domain = email.rpartition("@")[2].lower()
+    query = select(Customer.id, Customer.email).where(
+        Customer.team_id == team_id, Customer.deleted.is_(False),
+        Customer.email_lower.endswith("@" + domain, autoescape=True))
+    wanted = canonical_email(email)
+    return any(canonical_email(other) == wanted for other_id, other in session.execute(query) if other_id != own_id)
 
 
 def duplicate_email(ref: Reference) -> ApiError:
@@ -84,8 +112,50 @@ def _as_text(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _single_precision(value: Any) -> Any:
+    """A float as a single-precision FLOAT column keeps it."""
+    if isinstance(value, float) and abs(value) <= FLOAT32_MAX:
+        return struct.unpack("<f", struct.pack("<f", value))[0]
+    return value
+
+
+def _as_double(value: Any) -> Any:
+    """An integer as an IEEE double holds it (exact up to 2^53), written back without a fraction."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        try:
+            return int(float(value))
+        except OverflowError:  # beyond the double's range: JSON.parse gives Infinity, stored as null
+            return None
+    return value
+
+
+def _collation_key(key: str) -> str:
+    """How utf8mb4_0900_ai_ci compares keys: letter case and accents ignored."""
+    decomposed = unicodedata.normalize("NFKD", key)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _upserted_by_collation(values: dict[str, Any]) -> dict[str, Any]:
+    """Rows upserted one key at a time under a case- and accent-insensitive unique key: the first spelling of
+    a key stays, the last value wins."""
+    spellings: dict[str, str] = {}
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        result[spellings.setdefault(_collation_key(key), key)] = value
+    return result
+
+
 def stored_custom_fields(ref: Reference, values: dict[str, Any]) -> dict[str, Any]:
     """customFields as the store keeps them (faithfully, but for the faults' column types)."""
+    if ref.faults.on("customfields-keys-ci-collation"):  # an EAV table, its key column in a *_ai_ci collation
+        values = _upserted_by_collation(values)
+    if ref.faults.on("customfields-float32"):  # an EAV table, its numeric value column a FLOAT
+        values = {key: _single_precision(value) for key, value in values.items()}
+    if ref.faults.on("customfields-bigint-double"):  # through JavaScript's JSON.parse: every number a double
+        values = {key: _as_double(value) for key, value in values.items()}
     if ref.faults.on("customfields-stringified"):  # an EAV table with a text value column
         return {key: _as_text(value) for key, value in values.items()}
     if ref.faults.on("customfields-bool-as-int"):  # SQL boolean affinity
