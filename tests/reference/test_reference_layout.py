@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"auth"},
     {"context"},
     {"writes", "paging", "idempotency"},
-    {"customer_update", "routing"},
+    {"customer_update", "routing", "listing"},
     {"customers", "tickets", "webhooks"},
     {"app"},
     {"process"},

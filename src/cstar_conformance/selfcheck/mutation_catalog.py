@@ -29,9 +29,11 @@ from cosmic_ray.plugins import get_operator, operator_names
 from cstar_conformance.selfcheck.mutation_sample import REFERENCE_DIR
 
 MUTATED_MODULES = ("app.py", "auth.py", "context.py", "customer_update.py", "customers.py", "delivery.py",
-                   "errors.py", "idempotency.py", "models.py", "paging.py", "render.py", "routing.py",
+                   "errors.py", "idempotency.py", "listing.py", "models.py", "paging.py", "render.py", "routing.py",
                    "storage.py", "tickets.py", "webhooks.py", "writes.py")
 NOT_MUTATED = {"faults.py": "fault registry", "modes.py": "legal-mode registry", "settings.py": "server settings",
+               **{f"faults_rt{n}_{area}.py": "red-team fault rows" for n in (1, 2)
+                  for area in ("transport", "records", "lists", "events")},
                "__main__.py": "command line", "process.py": "subprocess plumbing", "__init__.py": "exports"}
 UNION_IN_ANNOTATION = "core/ReplaceBinaryOperator_BitOr_"
 
