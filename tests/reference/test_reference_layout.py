@@ -11,7 +11,8 @@ import cstar_conformance.reference as package
 ROOT = Path(package.__file__).parent
 # lower layers first; a module may import only modules of strictly lower layers
 LAYERS: list[set[str]] = [
-    {"faults_rt1_transport", "faults_rt1_records", "faults_rt1_lists", "faults_rt1_events"},  # red-team rows
+    {"faults_rt1_transport", "faults_rt1_records", "faults_rt1_lists", "faults_rt1_events",
+     "faults_rt2_transport", "faults_rt2_records", "faults_rt2_lists", "faults_rt2_events"},  # red-team rows
     {"faults", "modes"},  # registries: rules only
     {"settings", "storage"},
     {"render"},

@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cstar_conformance.reference import faults_rt1_events, faults_rt1_lists, faults_rt1_records, faults_rt1_transport
+from cstar_conformance.reference import (
+    faults_rt1_events,
+    faults_rt1_lists,
+    faults_rt1_records,
+    faults_rt1_transport,
+    faults_rt2_events,
+    faults_rt2_lists,
+    faults_rt2_records,
+    faults_rt2_transport,
+)
 from cstar_conformance.rules import BY_ID
 
 
@@ -282,6 +291,8 @@ FAULTS: tuple[Fault, ...] = (
 RED_TEAM: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = (
     ("red-team-1", faults_rt1_transport.ROWS + faults_rt1_records.ROWS + faults_rt1_lists.ROWS
      + faults_rt1_events.ROWS),
+    ("red-team-2", faults_rt2_transport.ROWS + faults_rt2_records.ROWS + faults_rt2_lists.ROWS
+     + faults_rt2_events.ROWS),
 )
 FAULTS += tuple(_f(*row, origin=origin) for origin, rows in RED_TEAM for row in rows)
 
