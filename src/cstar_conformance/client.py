@@ -169,62 +169,72 @@ class ApiClient:
 
     def request(self, method: str, path: str, *, json_body: Any = None, content: bytes | str | None = None,
                 params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-                auth: bool = True) -> httpx.Response:
+                auth: bool = True, chunked: bool = False) -> httpx.Response:
+        """`chunked`: the body goes with `Transfer-Encoding: chunked` instead of a Content-Length."""
         all_headers = {"Accept": "application/json", **(headers or {})}
         if auth and self.api_key is not None and "Authorization" not in all_headers:
             all_headers["Authorization"] = f"Bearer {self.api_key}"
         if json_body is not None:
             content = json.dumps(json_body)
             all_headers.setdefault("Content-Type", "application/json")
-        request = self._http.build_request(method, self.url(path), content=content, params=params,
-                                           headers=all_headers)
+        raw = content.encode() if isinstance(content, str) else content
+
+        def build() -> httpx.Request:
+            body: Any = iter([raw or b""]) if chunked else raw
+            return self._http.build_request(method, self.url(path), content=body, params=params,
+                                            headers=all_headers)
+
+        request = build()
 
         def attempt() -> httpx.Response:
+            sent = build() if chunked else request  # a stream is read once: every attempt gets its own
             if self.observer is None:
-                return self._send(request)
+                return self._send(sent, raw)
             with self.observer.request() as clock:
                 try:
-                    response = self._send(request)
+                    response = self._send(sent, raw)
                 except httpx.HTTPError:
-                    self._observe(request, None, clock)
+                    self._observe(sent, raw, None, clock)
                     raise
-                self._observe(request, response, clock)
+                self._observe(sent, raw, response, clock)
                 return response
 
         return self.traffic.send(attempt, family=self.family(), operation=operation_of(request),
                                  status=lambda r: r.status_code,
                                  hint=lambda r: retry_hint(r.headers, r.json))
 
-    def _send(self, request: httpx.Request) -> httpx.Response:
+    def _send(self, request: httpx.Request, raw: bytes | None) -> httpx.Response:
         started = time.monotonic()
         response = self._http.send(request)
         response.read()
         if self.on_exchange is not None:
-            self.on_exchange(self._exchange(request, response, time.monotonic() - started))
+            self.on_exchange(self._exchange(request, raw, response, time.monotonic() - started))
         return response
 
-    def _exchange(self, request: httpx.Request, response: httpx.Response | None, seconds: float) -> Exchange:
+    def _exchange(self, request: httpx.Request, raw: bytes | None, response: httpx.Response | None,
+                  seconds: float) -> Exchange:
         return Exchange(
             method=request.method,
             url=self.masker(str(request.url)),
             request_headers=self.masker.headers(request.headers),
-            request_body=self.masker(_text(request.content) or "") or None,
+            request_body=self.masker(_text(raw) or "") or None,
             status=response.status_code if response is not None else None,
             response_headers=self.masker.headers(response.headers) if response is not None else {},
             response_body=self.masker(_text(response.content) or "") or None if response is not None else None,
             seconds=seconds,
         )
 
-    def _observe(self, request: httpx.Request, response: httpx.Response | None, clock: dict[str, float]) -> None:
+    def _observe(self, request: httpx.Request, raw: bytes | None, response: httpx.Response | None,
+                 clock: dict[str, float]) -> None:
         assert self.observer is not None
         if response is not None and response.status_code == 429:
             return  # waited out and sent again: never an answer of the contract
         self.observer.record(
             method=request.method, url=str(request.url), request_headers=dict(request.headers),
-            request_body=request.content, status=response.status_code if response is not None else None,
+            request_body=raw, status=response.status_code if response is not None else None,
             response_headers=dict(response.headers) if response is not None else {},
             response_body=response.content if response is not None else b"", clock=clock,
-            label=self._exchange(request, response, 0.0).curl())
+            label=self._exchange(request, raw, response, 0.0).curl())
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("GET", path, **kw)

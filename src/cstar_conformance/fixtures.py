@@ -62,6 +62,8 @@ def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
     yield made
     if cstar.stopped and cstar.target.embedded:
         return  # the embedded target and its database go with the run: nothing outlives it
+    if not cstar.stopped and cstar._observer is not None:
+        cstar.observer.settle()  # every webhook event the run's writes imply: delivered, or overdue
     # A create sent just before an interrupt may still be landing on the target: give it a moment.
     settle = 0.5 if cstar.stopped else 0.0
     with family("cleanup"):

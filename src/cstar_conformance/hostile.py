@@ -47,14 +47,15 @@ ODD_TEXT: tuple[str, ...] = (
 HUGE_TEXT = "z" * 1_048_576  # 1 MB: accepted, refused with 400/422, or 413 — never a 5xx
 
 # customFields keys: any string is a legal key (CUSTOMFIELDS-KEYS).
-ORDINARY_KEYS: tuple[str, ...] = ("plan", "account.id", "with space", "ключ", "emoji🔑", "$dollar", "__proto__",
-                                  "constructor", "UPPER", "a" * 64)
+ORDINARY_KEYS: tuple[str, ...] = ("plan", "Plan", "account.id", "account_id", "plan-tier", "accountId", "with space",
+                                  "café", "cafe", "ключ", "emoji🔑", "$dollar", "__proto__", "constructor", "UPPER",
+                                  "a" * 64)
 
 # customFields values a target must keep, type and all.
-ORDINARY_VALUES: tuple[object, ...] = (0, 12, -7, 1.5, 0.1, 1e-7, 123456.789, 2**53 - 1, True, False, "", "12",
-                                       "true")
+ORDINARY_VALUES: tuple[object, ...] = (0, 12, -7, 1.5, 0.1, 19.99, 1e-7, 123456.789, 2**53 - 1, True, False, "",
+                                       "12", "true")
 # Numbers a stack may refuse or keep (past 2^53 JSON numbers lose precision in many stacks; -0; 1e308).
-ODD_VALUES: tuple[object, ...] = (2**63, -(2**63) - 1, 2**64, -0.0, 1e308, None)
+ODD_VALUES: tuple[object, ...] = (2**53 + 1, 2**63, -(2**63) - 1, 2**64, -0.0, 1e308, None)
 NESTED_VALUES: tuple[object, ...] = ([1, "a"], {"k": {"deep": True}}, [])
 
 # Addresses: ordinary ones (MUST accept, keep letter case), and ones a validator may take either way.
@@ -67,6 +68,10 @@ ODD_EMAIL_SHAPES: tuple[str, ...] = ('"quoted {u}"@conformance.example', "{u}@[1
 INVALID_EMAIL_SHAPES: tuple[str, ...] = ("{u}", "{u}@", "@conformance.example", "{u}@@conformance.example",
                                          "{u} space@conformance.example", "{u}@conformance..example",
                                          "{u}@.conformance.example")
+
+# Content types a JSON body may be sent with: each is read as JSON, or refused with a 4xx — never a 5xx.
+JSON_CONTENT_TYPES: tuple[str, ...] = ("application/json; charset=utf-8", "application/json;charset=UTF-8",
+                                       "application/json; charset=utf8mb4", "application/json; boundary=x")
 
 # Where integers go: what may be refused (SHOULD 400/422) but never gives a 5xx or a dishonest page.
 PAGE_VALUES: tuple[str, ...] = ("0", "-1", "-0", "1.5", "1e2", "01", "+1", " 1", "99999999999999999999",
@@ -93,8 +98,8 @@ def near_misses(key: str) -> tuple[str, ...]:
     """Credentials that are almost right: the key extended, shortened, in other letter case, with another
     scheme, or without one (each → 401)."""
     recased = key.upper() if key.upper() != key else key.lower()
-    return (f"Bearer {key}x", f"Bearer {key[:-1]}", f"Bearer {recased}", f"Bearer {key} extra", f"Basic {key}", key,
-            "Bearer", f"Bearer{key}")
+    return (f"Bearer {key}x", f"Bearer {key[:-1]}", f"Bearer {recased}", f"Bearer {key}é", f"Bearer {key} extra",
+            f"Basic {key}", key, "Bearer", f"Bearer{key}")
 
 
 def accepted_spellings(key: str) -> tuple[str, ...]:

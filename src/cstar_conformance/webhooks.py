@@ -16,6 +16,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 SIGNATURE_TOLERANCE = 300  # seconds
+# Endpoints that misbehave on purpose, by a word in their path: the contract's delivery bounds hold for every
+# endpoint that answers 2xx, whatever the team's other endpoints do.
+FAILING = "-failing"  # answers every delivery 500
+SLOW = "-slow"  # answers every delivery after SLOW_SECONDS
+SLOW_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ class Receiver:
 
     def __init__(self, host: str = "127.0.0.1", public_url: str | None = None,
                  on_delivery: Callable[[str, dict[str, str], bytes, float, str], None] | None = None) -> None:
-        self.server = HTTPServer(host=host, port=0)
+        self.server = HTTPServer(host=host, port=0, threaded=True)
         self.public_url = public_url
         self.on_delivery = on_delivery  # every delivery, as it comes (the contract model judges it)
         self._deliveries: list[Delivery] = []
@@ -132,6 +137,10 @@ class Receiver:
         with self._cond:
             self._deliveries.append(delivery)
             self._cond.notify_all()
+        if FAILING in request.path:
+            return Response("failing on purpose", status=500)
+        if SLOW in request.path:
+            time.sleep(SLOW_SECONDS)
         return Response("ok", status=200)
 
     def deliveries(self, path: str) -> list[Delivery]:

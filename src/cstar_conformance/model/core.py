@@ -24,6 +24,7 @@ class Config:
     teams: Collection[str]  # the teams the suite holds keys for
     marker: str = ""  # in every address the run makes: a search for it finds only the run's records
     skew: float = 300.0  # how far the target's clock may be from the suite's (TIMESTAMP-TRUE-UTC)
+    failing: str = "-failing"  # in the path of a receiver endpoint that answers 5xx: no delivery bound holds there
 
 
 @dataclass
@@ -89,9 +90,11 @@ class Model:
         if status >= 500:
             found.append(Violation(("NO-5XX",), f"answered {status}: no request the suite sends may get a 5xx", (ex,)))
             return found
-        if ex.method in ("HEAD", "OPTIONS") or status == 204 or status == 429:
+        if ex.method == "HEAD" or status == 204 or status == 429:
             return found
         body = ex.json
+        if ex.method == "OPTIONS" and body in (NO_BODY, NOT_JSON):
+            return found  # a CORS preflight may answer without a body, or with text such as "OK"
         if body is NO_BODY:
             if 200 <= status < 300:
                 found.append(Violation(("ENV-SUCCESS",), f"a {status} without a body (only 204 may have none)", (ex,)))
@@ -126,6 +129,7 @@ class Model:
             if status is not None and status < 500 and not (200 <= status < 300 or status in (401, 403, 404, 405)):
                 found.append(Violation(("OPTIONS-SAFE",), f"OPTIONS answered {status} (2xx, 401, 403, 404 or 405)",
                                        (ex,)))
+            self._rejected_write(ex, where, ("OPTIONS-SAFE",), refused=False)  # whatever it answered
             return found
         defined = DEFINED.get(kind)
         head = ex.method == "HEAD"
@@ -187,12 +191,13 @@ class Model:
             return judge_request(ex).kind
         return Kind.ORDINARY
 
-    def _rejected_write(self, ex: Exchange, where: Route, rules: tuple[str, ...]) -> None:
-        """A write that must change nothing: remembered on its record (or its address), for blame."""
-        if ex.method not in WRITES or where.resource != "customers":
+    def _rejected_write(self, ex: Exchange, where: Route, rules: tuple[str, ...], refused: bool = True) -> None:
+        """A request that must change nothing (a refused write; an OPTIONS): remembered on its record, or by
+        the address in its body, so that a change seen later is blamed on it."""
+        if (ex.method not in WRITES and ex.method != "OPTIONS") or where.resource != "customers":
             return
         body = ex.request_json if isinstance(ex.request_json, dict) else {}
-        rejected = Rejected(ex, ("REJECTED-CHANGES-NOTHING", *rules), dict(body))
+        rejected = Rejected(ex, ("REJECTED-CHANGES-NOTHING", *rules) if refused else rules, dict(body))
         if where.item is not None:
             rec = self.state.customers.get(where.item.lower())
             if rec is not None:
@@ -220,7 +225,7 @@ class Model:
 
 
 def _list(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violation]:
-    return lists.judge_list(m.state, ex, team, m.config.marker)
+    return lists.judge_list(m.state, ex, team, m.config.marker, m.config.skew)
 
 
 HANDLERS: dict[tuple[str, str], Callable[[Model, Exchange, str, str | None], list[Violation]]] = {

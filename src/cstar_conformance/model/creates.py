@@ -82,6 +82,11 @@ def create(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violation]:
         return found
     if not 400 <= status < 500:
         return found
+    if replay is not None and status not in (401, 403, 429):
+        found.append(Violation(("IDEMPOTENCY-KEY",), f"a create repeated with the Idempotency-Key and body of one "
+                               f"answered {replay.status} was refused ({status}) instead of answered the same way",
+                               (replay, ex)))
+        return found
     if judged.kind is Kind.INVALID:
         if status not in VALIDATION and status != TOO_LARGE:
             found.append(Violation(("CREATE-VALIDATION",), f"an invalid create must get 400 or 422, not {status}",
@@ -172,7 +177,8 @@ def idempotent_replay(m: Model, ex: Exchange, team: str) -> Exchange | None:
 
 
 def adopt(m: Model, team: str, data: dict[str, Any], ex: Exchange) -> CustomerRec:
-    rec = CustomerRec(str(data["id"]).lower(), team, [view(data)], written_mono=ex.answered_mono)
+    rec = CustomerRec(str(data["id"]).lower(), team, [view(data)], written_mono=ex.answered_mono,
+                      created_window=(ex.sent, ex.answered))
     rec.created_by = ex
     m.state.customers[rec.id] = rec
     m.state.seen_ids.add(rec.id)

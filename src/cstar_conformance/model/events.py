@@ -94,7 +94,7 @@ class Ledger:
                 continue  # deleted before the write: must get nothing (judged on delivery)
             certain = hook.registered <= write.sent and (hook.deleting is None or hook.deleting >= write.answered)
             self.expected.append(Expected(hook.id, event_type, str(customer.get("id")), [view(customer)],
-                                          write.answered, write, required and certain, tickets))
+                                          write.answered, write, required and certain and hook.healthy, tickets))
         for delivery, hook in list(self.held):
             judged = self._match(delivery, hook)
             if judged is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cstar_conformance.model.exchange import Exchange, Violation
-from cstar_conformance.model.state import Life, State, differences, rules_of, view
+from cstar_conformance.model.state import Life, State, clock_rules, differences, rules_of, view
 from cstar_conformance.model.values import SENTIMENTS, STATUSES, Match, search_match, shape_problems, text_kind
 
 MAX_PAGE = 100
@@ -67,7 +67,7 @@ def parse_query(ex: Exchange) -> Query:
                  filters["sentiment"], invalid, empty, search, odd, bool(ex.params("tag")), repeated)
 
 
-def judge_list(state: State, ex: Exchange, team: str, marker: str) -> list[Violation]:
+def judge_list(state: State, ex: Exchange, team: str, marker: str, skew: float = 300.0) -> list[Violation]:
     query = parse_query(ex)
     status, body = ex.status, ex.json
     found: list[Violation] = []
@@ -121,12 +121,16 @@ def judge_list(state: State, ex: Exchange, team: str, marker: str) -> list[Viola
     if query.invalid_filter and (data or total):
         v(("FILTER-INVALID-NOT-UNFILTERED",), f"an unknown filter value must give 400/422 or an empty result, "
                                               f"not {total} customers")
+    ids = [str(item.get("id")) for item in data if isinstance(item, dict)]
+    if len(ids) != len(set(ids)):
+        v(("LIST-WALK-COMPLETE", "LIST-TOTAL-HASMORE"), f"one page lists a customer more than once "
+                                                        f"({len(ids) - len(set(ids))} repeats)")
     for item in data:
         problems = shape_problems(item)
         if problems:
             v(("CUSTOMER-SHAPE",), f"a list item is no customer: {'; '.join(problems[:3])}")
             continue
-        found += _item(state, ex, query, item, team)
+        found += _item(state, ex, query, item, team, skew)
     if query.valid and not query.invalid_filter and not query.tag and not query.repeated and not (
             query.empty_filter and not data):
         found += _counts(state, ex, query, data, pagination, team, marker)
@@ -143,7 +147,8 @@ def _selects(query: Query, value: dict[str, Any]) -> Match:
     return search_match(query.search, value.get("name"), value.get("email"))
 
 
-def _item(state: State, ex: Exchange, query: Query, item: dict[str, Any], team: str) -> list[Violation]:
+def _item(state: State, ex: Exchange, query: Query, item: dict[str, Any], team: str, skew: float
+          ) -> list[Violation]:
     found = []
     if query.status is not None and item.get("status") != query.status:
         found.append(Violation(("FILTER-EXACT",), f"status={query.status} returned customer {item.get('id')} "
@@ -158,6 +163,12 @@ def _item(state: State, ex: Exchange, query: Query, item: dict[str, Any], team: 
                                f"{item.get('email')!r:.60} do not contain it", (ex,)))
     rec = state.customers.get(str(item.get("id")).lower())
     if rec is None:
+        email = item.get("email")
+        ghost = state.ghosts.get(email.lower()) if isinstance(email, str) else None
+        if ghost is not None:
+            found.append(Violation(ghost.rules, f"customer {item.get('id')} <{email}> is listed, made by a request "
+                                   f"that must have changed nothing ({ghost.exchange.method}, answered "
+                                   f"{ghost.exchange.status})", (ghost.exchange, ex)))
         return found
     if rec.team != team:
         found.append(Violation(("LIST-TEAM-ONLY",), f"customer {rec.id} of team {rec.team} is listed in team {team}",
@@ -177,7 +188,7 @@ def _item(state: State, ex: Exchange, query: Query, item: dict[str, Any], team: 
         return found
     diffs = min(diffs_by_value, key=len)
     stale = any(not differences(item, old, None) for old in rec.history)
-    rules = rules_of(diffs)
+    rules = rules_of(diffs) + clock_rules(item, rec, ex.answered, skew)
     if rec.rejected:
         rules = ("REJECTED-CHANGES-NOTHING", *rec.rejected[-1].rules, *rules)
     elif stale:
@@ -230,7 +241,8 @@ def _counts(state: State, ex: Exchange, query: Query, data: list[Any], paginatio
 
 def _extra_rules(state: State, query: Query, team: str) -> tuple[str, ...]:
     """Which rule an over-count likely breaks: deleted records of the run, or another team's, that match."""
-    rules: list[str] = []
+    rules: list[str] = [rule for email, ghost in state.ghosts.items() for rule in ghost.rules
+                        if query.search is not None and search_match(query.search, email) is not Match.NOT]
     for rec in state.customers.values():
         hit = any(_selects(query, value) is not Match.NOT for value in rec.values)
         if hit and rec.team != team:

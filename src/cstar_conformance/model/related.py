@@ -102,17 +102,23 @@ def hook_create(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violat
     data, body = ex.json.get("data"), ex.request_json
     if not isinstance(data, dict) or not isinstance(body, dict) or not isinstance(data.get("id"), str):
         return []
-
     url = body.get("url") if isinstance(body.get("url"), str) else ""
     events_ = body.get("events") if isinstance(body.get("events"), list) else []
-    m.state.webhooks[data["id"]] = WebhookRec(data["id"], team, urlsplit(url).path, tuple(map(str, events_)),
-                                                 str(data.get("secret") or ""), ex.answered)
+    path = urlsplit(url).path
+    m.state.webhooks[data["id"]] = WebhookRec(data["id"], team, path, tuple(map(str, events_)),
+                                              str(data.get("secret") or ""), ex.answered,
+                                              healthy=m.config.failing not in path)
     return []
 
 
 def hook_delete(m: Model, ex: Exchange, team: str, item: str | None) -> list[Violation]:
     hook = m.state.webhooks.get(item or "")
     if hook is None:
+        return []
+    if hook.team != team:
+        if ex.status is not None and 200 <= ex.status < 300:
+            return [Violation(("AUTH-CROSS-TEAM",), f"webhook {hook.id} of team {hook.team} was deleted through team "
+                              f"{team}'s path ({ex.status})", (ex,))]
         return []
     hook.deleting = hook.deleting or ex.sent
     if ex.status is not None and (200 <= ex.status < 300 or ex.status == 404):

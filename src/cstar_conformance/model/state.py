@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any
 
 from cstar_conformance.model.exchange import Exchange
-from cstar_conformance.model.values import CUSTOMER_FIELDS, same_instant, same_json
+from cstar_conformance.model.values import CUSTOMER_FIELDS, same_instant, same_json, seconds
 
 
 class Life(Enum):
@@ -43,6 +43,7 @@ class CustomerRec:
     tickets_ever: int = 0
     tickets_unsure: int = 0  # ticket creates or deletes whose answer never came
     created_by: Exchange | None = None  # the create that made it (an Idempotency-Key replay returns its answer)
+    created_window: tuple[float, float] = (0.0, 0.0)  # wall clock around its create: createdAt lies in it
 
     def ticket_range(self) -> tuple[int, int]:
         """The legal ticketCount: current tickets up to every ticket ever opened (§4), widened by writes whose
@@ -77,6 +78,7 @@ class WebhookRec:
     registered: float  # wall clock when the registration was answered
     deleted: float | None = None  # wall clock when its DELETE was answered
     deleting: float | None = None  # wall clock when its DELETE was sent
+    healthy: bool = True  # the endpoint answers 2xx: the delivery bounds hold for it
 
     def wants(self, event_type: str) -> bool:
         return "*" in self.events or event_type in self.events
@@ -121,7 +123,9 @@ def differences(seen: dict[str, Any], expected: dict[str, Any], ticket_range: tu
                 elif key not in want:
                     diffs.append(("customFields.key", f"customFields has key {key!r:.60}, never sent"))
                 elif not _same_value(got[key], want[key]):
-                    kind = "customFields.type" if type(got[key]) is not type(want[key]) else "customFields.value"
+                    number = isinstance(want[key], int | float) and not isinstance(want[key], bool)
+                    kind = "customFields.type" if type(got[key]) is not type(want[key]) or number \
+                        else "customFields.value"
                     diffs.append((kind, f"customFields.{key} = {got[key]!r:.60}, expected {want[key]!r:.60}"))
         elif not same_json(got, want):
             diffs.append((name, f"{name} {got!r:.80}, expected {want!r:.80}"))
@@ -149,8 +153,20 @@ FIELD_RULES: dict[str, tuple[str, ...]] = {
     "customFields.type": ("CUSTOMFIELDS-TYPES",), "customFields.key": ("CUSTOMFIELDS-KEYS",),
     "customFields": ("CUSTOMFIELDS-TYPES",), "ticketCount": ("TICKET-COUNT",),
     "status": ("GET-EQUALS",), "sentiment": ("GET-EQUALS",), "id": ("GET-EQUALS",),
-    "createdAt": ("PATCH-IMMUTABLE-FIELDS",), "updatedAt": ("GET-EQUALS",),
+    "createdAt": ("GET-EQUALS",), "updatedAt": ("GET-EQUALS",),
 }
+
+
+def clock_rules(seen: dict[str, Any], rec: CustomerRec, now: float, skew: float) -> tuple[str, ...]:
+    """TIMESTAMP-TRUE-UTC when a customer is seen with a createdAt off the time of its create, or an updatedAt in
+    the future, by more than `skew` (a read that shifts the clock: a session time zone, local time labelled Z)."""
+    created, updated = seconds(seen.get("createdAt")), seconds(seen.get("updatedAt"))
+    low, high = rec.created_window
+    if high and created is not None and not low - skew <= created <= high + skew:
+        return ("TIMESTAMP-TRUE-UTC",)
+    if updated is not None and updated > now + skew:
+        return ("TIMESTAMP-TRUE-UTC",)
+    return ()
 
 
 def rules_of(diffs: list[tuple[str, str]]) -> tuple[str, ...]:

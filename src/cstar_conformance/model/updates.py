@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from cstar_conformance.model.bodies import DEFAULTS, Judged, dedupe, judge_request, merge_patch, shallow_merge
 from cstar_conformance.model.creates import TOO_LARGE, VALIDATION, check_new
 from cstar_conformance.model.exchange import Exchange, Violation
-from cstar_conformance.model.state import CustomerRec, Life, Rejected, differences, rules_of
+from cstar_conformance.model.state import CustomerRec, Life, Rejected, clock_rules, differences, rules_of
 from cstar_conformance.model.values import Kind, is_uuid, same_json, seconds, shape_problems
 
 if TYPE_CHECKING:
@@ -45,6 +45,8 @@ def get(m: Model, ex: Exchange, team: str, item: str | None) -> list[Violation]:
             return [Violation(("AUTH-CROSS-TEAM",), f"customer {rec.id} of team {rec.team} was served on team "
                               f"{team}'s path", (ex,))]
         return []
+    if raw != raw.lower() and status == 404:
+        return []  # an id in upper case: the same UUID, or no id of the target's — its choice
     return read(m, ex, rec, data, ("GET-EQUALS",))
 
 
@@ -85,7 +87,7 @@ def compare(m: Model, ex: Exchange, rec: CustomerRec, data: dict[str, Any], rule
         rec.settle(data)
         return []
     diffs = min(diffs_by_value, key=len)
-    blame = rules + rules_of(diffs)
+    blame = rules + rules_of(diffs) + clock_rules(data, rec, ex.answered, m.config.skew)
     stale = any(not differences(data, old, None) for old in rec.history)
     if rec.rejected:
         blame = ("REJECTED-CHANGES-NOTHING", *rec.rejected[-1].rules, *blame)
@@ -107,6 +109,8 @@ def patch(m: Model, ex: Exchange, team: str, item: str | None) -> list[Violation
             return [Violation(("PATCH-UNKNOWN-404",), f"PATCH of a customer that does not exist answered {status}",
                               (ex,))]
         return []
+    if raw != raw.lower() and 400 <= status < 500:
+        return []  # an id in upper case: the same UUID, or no id of the target's — its choice
     if rec.team != team:
         if 200 <= status < 300:
             return [Violation(("AUTH-CROSS-TEAM",), f"customer {rec.id} of team {rec.team} was changed through "
@@ -232,6 +236,8 @@ def delete(m: Model, ex: Exchange, team: str, item: str | None) -> list[Violatio
         if rec is not None and 200 <= status < 300:
             rec.life = Life.DELETED
         return []
+    if (item or "") != (item or "").lower() and 400 <= status < 500:
+        return []  # an id in upper case: the same UUID, or no id of the target's — its choice
     if rec.team != team:
         if 200 <= status < 300:
             return [Violation(("AUTH-CROSS-TEAM",), f"customer {rec.id} of team {rec.team} was deleted through "

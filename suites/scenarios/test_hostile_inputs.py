@@ -1,0 +1,172 @@
+"""The catalogue of hostile inputs (hostile.py), each class sent once, packed where the contract lets one request
+carry many: strings of every ordinary kind in every string field, custom-field keys and values of every kind,
+odd strings one per request (a target may refuse each), a 1 MB body, addresses that differ beyond letter case,
+almost-right keys and every legal spelling of Bearer, HEAD and OPTIONS with and without keys, JSON content
+types with parameters and a chunked body, query-string tricks, malformed ids, and every write with a
+publishable key. Each check asserts what its rule says outright; the contract model judges every answer
+besides (never a 5xx, never accepted when invalid, exactly as sent wherever the record appears)."""
+
+from __future__ import annotations
+
+import json
+from itertools import cycle
+from typing import Any
+
+import pytest
+
+from cstar_conformance import capabilities, expect, hostile
+from cstar_conformance.client import ApiClient
+from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
+
+OK = range(200, 300)
+
+
+def _keys_and_values() -> dict[str, Any]:
+    values = cycle(hostile.ORDINARY_VALUES + hostile.ORDINARY_TEXT[:4])
+    return {key: next(values) for key in hostile.ORDINARY_KEYS}
+
+
+@pytest.mark.rule("CREATE-ROUNDTRIP", "CUSTOMFIELDS-KEYS", "CUSTOMFIELDS-TYPES", "PATCH-TAGS-REPLACE")
+def test_every_ordinary_string_key_and_value_of_the_catalogue_round_trips(api: ApiClient, factory: DataFactory) -> None:
+    """One customer carries every ordinary string (name, notes, each as a tag) and every custom-field key and
+    value kind; read back, its tags reversed and its notes rewritten: each answer must show exactly what was
+    sent (the model compares every place it appears)."""
+    texts = list(hostile.ORDINARY_TEXT)
+    body = factory.customer_body("hostile", notes=texts[1], tags=texts, customFields=_keys_and_values())
+    body["name"] = f"{texts[0]}{factory.run_id}"
+    made = capabilities.create_customer(factory, "hostile", **{k: v for k, v in body.items() if k != "email"})
+    got = capabilities.read_back(api, made["id"])
+    assert got.get("tags") == made.get("tags") and got.get("customFields") == made.get("customFields"), (
+        f"[CREATE-ROUNDTRIP] read back unlike the create answer: {got}")
+    patched = expect.success(api.patch(f"/customers/{made['id']}", {"tags": texts[::-1], "notes": texts[5]}))
+    assert patched.get("tags") in (texts[::-1], list(dict.fromkeys(texts[::-1]))), (
+        f"[PATCH-TAGS-REPLACE] tags after a PATCH of the reversed list: {patched.get('tags')}")
+
+
+@pytest.mark.rule("CREATE-ROUNDTRIP", "WEBHOOK-EVENTS")
+def test_a_large_ordinary_customer_is_accepted_whole(api: ApiClient, factory: DataFactory) -> None:
+    """20 tags and 20 custom fields of 255 characters each, notes of 255: all ordinary (about 11 KB)."""
+    long = "é" * 200 + "x" * 55
+    fields = {f"field{n}": long for n in range(20)}
+    made = capabilities.create_customer(factory, "large", tags=[f"{n}{long[:253]}" for n in range(20)],
+                                        notes=long, customFields=fields)
+    assert len(made.get("tags", [])) == 20 and made.get("customFields") == fields, (
+        f"[CREATE-ROUNDTRIP] a large ordinary customer came back cut: {len(made.get('tags', []))} tags")
+
+
+ODD_FIELDS = ("name", "notes", "tags", "customFields")
+
+
+@pytest.mark.rule("NO-5XX", "CREATE-ROUNDTRIP", "CREATE-VALIDATION")
+@pytest.mark.parametrize("index", range(len(hostile.ODD_TEXT)))
+def test_an_odd_string_is_kept_exactly_or_refused_never_5xx(api: ApiClient, factory: DataFactory, index: int) -> None:
+    odd, where = hostile.ODD_TEXT[index], ODD_FIELDS[index % len(ODD_FIELDS)]
+    value: Any = {"name": f"{odd} {factory.run_id}", "notes": odd, "tags": [odd], "customFields": {"odd": odd}}[where]
+    response = factory.post_customer(factory.customer_body("odd", **{where: value}))
+    expect.no_server_error(response)
+    if response.status_code not in OK:
+        expect.error(response, (400, 413, 422))
+
+
+@pytest.mark.rule("NO-5XX", "ENV-ERROR")
+def test_a_1_mb_body_is_accepted_or_refused_with_the_error_envelope(factory: DataFactory) -> None:
+    response = factory.post_customer(factory.customer_body("huge", notes=hostile.HUGE_TEXT))
+    expect.no_server_error(response)
+    if response.status_code not in OK:
+        expect.error(response, (400, 413, 422))
+
+
+@pytest.mark.rule("EMAIL-DISTINCT-ADDRESSES", "EMAIL-ORDINARY")
+def test_addresses_that_differ_beyond_letter_case_are_all_accepted(factory: DataFactory) -> None:
+    base = factory.unique("jane")
+    for email in (f"{base}@{EMAIL_DOMAIN}", f"{base}+news@{EMAIL_DOMAIN}", f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}"):
+        response = factory.post_customer(factory.customer_body("distinct", email=email))
+        assert response.status_code in OK, (f"[EMAIL-DISTINCT-ADDRESSES] {email} differs from the others beyond "
+                                            f"letter case: {expect.describe(response)}")
+
+
+@pytest.mark.rule("AUTH-EXACT-KEY", "AUTH-401")
+def test_almost_right_keys_are_401_and_every_spelling_of_bearer_works(api: ApiClient) -> None:
+    key = str(api.api_key)
+    for header in hostile.near_misses(key)[:5]:  # the non-ASCII one goes as UTF-8 bytes
+        value: Any = header if header.isascii() else header.encode()
+        response = api.get("/customers", params={"pageSize": 1}, headers={"Authorization": value})
+        assert response.status_code == 401, f"[AUTH-EXACT-KEY] an almost-right key was not refused: " \
+                                            f"{expect.describe(response)}"
+    for header in hostile.accepted_spellings(key)[:2]:
+        response = api.get("/customers", params={"pageSize": 1}, headers={"Authorization": header})
+        assert response.status_code == 200, f"[AUTH-401] {header.split()[0]!r} then the key is a valid credential: " \
+                                            f"{expect.describe(response)}"
+
+
+@pytest.fixture(scope="module")
+def target_customer(factory: DataFactory) -> dict[str, Any]:
+    return capabilities.create_customer(factory, "methods")
+
+
+@pytest.mark.rule("HEAD-AS-GET", "OPTIONS-SAFE", "AUTH-401")
+def test_head_answers_as_get_and_options_changes_nothing(api: ApiClient, factory: DataFactory,
+                                                         target_customer: dict[str, Any]) -> None:
+    path = f"/customers/{target_customer['id']}"
+    head = api.request("HEAD", path)
+    assert head.status_code == 200, f"[HEAD-AS-GET] HEAD of an existing customer: {expect.describe(head)}"
+    anonymous = api.request("HEAD", path, auth=False)
+    assert anonymous.status_code == 401, f"[AUTH-401] HEAD without a key: {expect.describe(anonymous)}"
+    preflight = api.request("OPTIONS", "/customers", auth=False,
+                            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    expect.no_server_error(preflight)
+    body = factory.customer_body("options")
+    api.request("OPTIONS", "/customers", content=json.dumps(body), headers={"Content-Type": "application/json"})
+    api.request("OPTIONS", path, content=json.dumps({"name": "Changed by OPTIONS"}),
+                headers={"Content-Type": "application/json"})
+    got = capabilities.read_back(api, target_customer["id"])
+    assert got.get("name") == target_customer["name"], f"[OPTIONS-SAFE] OPTIONS changed the customer: {got}"
+
+
+@pytest.mark.rule("HTTP-FRAMING", "NO-5XX", "CREATE-2XX")
+@pytest.mark.parametrize("how", [*hostile.JSON_CONTENT_TYPES, "chunked"])
+def test_a_json_body_with_content_type_parameters_or_chunked_is_read(api: ApiClient, factory: DataFactory,
+                                                                     how: str) -> None:
+    body = json.dumps(factory.customer_body("framing"))
+    if how == "chunked":
+        response = api.request("POST", "/customers", content=body, headers={"Content-Type": "application/json"},
+                               chunked=True)
+        factory.track_response("customer", response)
+        assert response.status_code in OK, f"[HTTP-FRAMING] a chunked create was not read: {expect.describe(response)}"
+        return
+    response = api.request("POST", "/customers", content=body, headers={"Content-Type": how})
+    factory.track_response("customer", response)
+    expect.no_server_error(response)
+    if "utf" in how.lower() and "mb4" not in how:
+        assert response.status_code in OK, f"[CREATE-2XX] a JSON create sent as {how}: {expect.describe(response)}"
+
+
+@pytest.mark.rule("NO-5XX", "LIST-PAGINATION-HONEST", "FILTER-INVALID-NOT-UNFILTERED")
+@pytest.mark.parametrize("trick", hostile.QUERY_TRICKS[::3])
+def test_query_string_tricks_never_give_a_5xx(api: ApiClient, trick: str) -> None:
+    expect.no_server_error(api.get(f"/customers?{trick}&pageSize=5"))
+
+
+@pytest.mark.rule("NO-5XX", "GET-MALFORMED-ID")
+@pytest.mark.parametrize("bad", hostile.BAD_IDS[::4])
+def test_a_malformed_or_unknown_id_is_a_4xx_for_every_operation(api: ApiClient, bad: str) -> None:
+    for method, body in (("GET", None), ("PATCH", {"notes": "x"}), ("DELETE", None)):
+        response = api.request(method, f"/customers/{bad}", json_body=body)
+        expect.no_server_error(response)
+        assert 400 <= response.status_code < 500, f"[GET-MALFORMED-ID] {expect.describe(response)}"
+
+
+@pytest.mark.rule("PK-READ-ONLY")
+def test_every_write_with_a_publishable_key_is_403(publishable_api: ApiClient, factory: DataFactory,
+                                                   target_customer: dict[str, Any]) -> None:
+    path = f"/customers/{target_customer['id']}"
+    writes = (("PATCH", path, {"notes": "by a publishable key"}), ("DELETE", path, None),
+              ("POST", "/tickets", {"title": "by a publishable key", "customerId": target_customer["id"]}),
+              ("POST", "/webhooks", {"url": f"https://{factory.run_id}.invalid/pk", "events": ["*"]}))
+    for method, where, body in writes:
+        response = publishable_api.request(method, where, json_body=body)
+        for kind in ("ticket", "webhook"):
+            if where == f"/{kind}s":
+                factory.track_response(kind, response)
+        assert response.status_code == 403, f"[PK-READ-ONLY] {method} {where} with a publishable key: " \
+                                            f"{expect.describe(response)}"
