@@ -33,7 +33,7 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml"
 # key (measured against the embedded reference: see README; --max-requests stops a run that would not fit).
 PROFILES: dict[str, dict[str, int]] = {
     "smoke": {"max_examples": 4, "stateful_examples": 0, "stateful_steps": 4, "coverage": 0, "tickets": 0},
-    "gate": {"max_examples": 15, "stateful_examples": 0, "stateful_steps": 6, "coverage": 0, "tickets": 0},
+    "gate": {"max_examples": 8, "stateful_examples": 0, "stateful_steps": 6, "coverage": 0, "tickets": 0},
     "thorough": {"max_examples": 40, "stateful_examples": 10, "stateful_steps": 8, "coverage": 0, "tickets": 1},
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
@@ -22,11 +23,11 @@ from cstar_conformance.model import Violation
 from cstar_conformance.observer import ModelViolation, Observer
 from cstar_conformance.release import Held, release_together
 from cstar_conformance.session import family
-from cstar_conformance.webhooks import Receiver
+from cstar_conformance.webhooks import FAILING, SLOW, Receiver
 
 FAMILY = "exploration"
 # Requests per profile: what the exploration may spend finding a violation, and shrinking one it found.
-BUDGETS: dict[str, tuple[int, int]] = {"smoke": (30, 20), "gate": (100, 50), "thorough": (360, 150)}
+BUDGETS: dict[str, tuple[int, int]] = {"smoke": (30, 20), "gate": (70, 40), "thorough": (300, 150)}
 STEPS = 30
 
 
@@ -49,6 +50,18 @@ class Explorer:
     spent: int = 0
     failing: bool = False
     best: tuple[list[str], list[Violation]] | None = None
+    sick: set[str] = field(default_factory=set)  # the kinds of misbehaving endpoint registered so far
+    hooks: dict[str, ApiClient] = field(default_factory=dict)  # registrations made, by the client of their team
+
+    def unsubscribe_all(self) -> None:
+        """Deregister what the exploration registered, so that its endpoints (a slow one, a failing one) hear
+        nothing of later checks' writes; the run's cleanup would delete them anyway, later."""
+        with family(FAMILY):
+            for hook, client in list(self.hooks.items()):
+                response = client.delete(f"/webhooks/{hook}")
+                if response.status_code in (200, 202, 204, 404):
+                    self.factory.forget("webhook", hook)
+                del self.hooks[hook]
     _count: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def unique(self) -> str:
@@ -135,6 +148,8 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
             path = f"/{x.unique()}-hook"
             response = self.send(x.api, "POST", "/webhooks", {"url": x.receiver.url(path), "events": ["*"]})
             hook = self.track("webhook", response, x.api)
+            if hook:
+                x.hooks[hook] = x.api
             return hook or multiple()
 
         @rule(target=customers, client=st.data(), body=draws.customer_fields(required=True),
@@ -156,6 +171,18 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
             self.track("customer", self.send(x.api, "POST", "/customers", {"name": f"Twin {x.token}",
                                                                           "email": email}), x.api)
 
+        @rule(body=draws.customer_fields(required=True), same=st.booleans())
+        def create_twice_with_one_key(self, body: dict[str, Any], same: bool) -> None:
+            """A create, then the same Idempotency-Key with the same body (a replay: nothing new) or another body
+            (whatever the answer, the second body must not be stored as well as the first)."""
+            if not x.affordable(2):
+                return
+            key = {"Idempotency-Key": f"{x.unique()}-key"}
+            first = {**body, "email": f"{x.unique()}@{EMAIL_DOMAIN}", "name": f"Keyed {x.token}"}
+            second = first if same else {**first, "email": f"{x.unique()}@{EMAIL_DOMAIN}"}
+            for sent in (first, second):
+                self.track("customer", self.send(x.api, "POST", "/customers", sent, headers=key), x.api)
+
         @rule(customer=customers)
         def read(self, customer: str) -> None:
             self.send(x.api, "GET", f"/customers/{customer}")
@@ -175,16 +202,41 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
             if response is not None and (200 <= response.status_code < 300 or response.status_code == 404):
                 x.factory.forget("customer", customer)  # gone: the cleanup need not ask again
 
-        @rule(data=st.data())
-        def browse(self, data: Any) -> None:
+        def tokens(self, data: Any) -> list[str]:
+            """Search terms: the exploration's own token, whole addresses of either team's customers, and pieces
+            (one character up) of names and addresses it made."""
             tokens = [x.token]
             for known in list(self.known.values())[-3:]:
-                for text in (known.get("name"), known.get("email")):
+                email = known.get("email")
+                if isinstance(email, str):
+                    tokens.append(email)
+                for text in (known.get("name"), email):
                     if isinstance(text, str) and len(text) > 4:
-                        start = data.draw(st.integers(0, len(text) - 3))
-                        tokens.append(text[start:start + data.draw(st.integers(3, 12))])
-            query = data.draw(draws.list_query(tokens))
-            self.send(x.api, "GET", "/customers", params=query)
+                        start = data.draw(st.integers(0, len(text) - 2))
+                        tokens.append(text[start:start + data.draw(st.integers(1, 12))])
+            return tokens
+
+        def query(self, data: Any) -> dict[str, str]:
+            query = data.draw(draws.list_query(self.tokens(data)))
+            tags = [t for c in self.known.values() for t in c.get("tags") or [] if isinstance(t, str)]
+            if tags and data.draw(st.integers(0, 5)) == 0:
+                query["tag"] = data.draw(st.sampled_from(tags))
+            return query
+
+        @rule(data=st.data())
+        def browse(self, data: Any) -> None:
+            self.send(data.draw(self.teams()), "GET", "/customers", params=self.query(data))
+
+        @rule(data=st.data())
+        def browse_at_once(self, data: Any) -> None:
+            """Both teams list at one instant: neither may see the other's customers."""
+            if x.other is None or not x.affordable(2):
+                return
+            x.spent += 2
+            path = f"/customers?{urlencode(self.query(data))}"
+            with family(FAMILY):
+                release_together(x.api, [Held("GET", path), Held("GET", path, client=x.other)])
+            self.log.append(f"# both teams listed {path} at once")
 
         @rule(data=st.data(), size=st.sampled_from(["1", "2", "3", "4"]))
         def walk(self, data: Any, size: str) -> None:
@@ -192,14 +244,15 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
             boundary of hasMore and the page past the end."""
             query = data.draw(draws.list_query([x.token]))
             query.update(pageSize=size, page="1")
-            response = self.send(x.api, "GET", "/customers", params=query)
+            client = data.draw(self.teams())
+            response = self.send(client, "GET", "/customers", params=query)
             try:
                 total = int(response.json()["pagination"]["total"])
             except (AttributeError, ValueError, KeyError, TypeError):
                 return
             last = max(1, -(-total // int(size)))
             for number in range(2, min(last + 1, 5) + 1):
-                self.send(x.api, "GET", "/customers", params={**query, "page": str(number)})
+                self.send(client, "GET", "/customers", params={**query, "page": str(number)})
 
         # ----------------------------------------------------------------------------- at once
 
@@ -246,9 +299,10 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
 
         # ------------------------------------------------------------------ tickets and hooks
 
-        @rule(target=tickets, customer=customers)
-        def open_ticket(self, customer: str) -> Any:
-            response = self.send(x.api, "POST", "/tickets", {"title": f"Ticket {x.token}", "customerId": customer})
+        @rule(target=tickets, customer=customers, upper=st.integers(0, 5))
+        def open_ticket(self, customer: str, upper: int) -> Any:
+            customer_id = customer.upper() if upper == 0 else customer  # the same UUID, spelled in capitals
+            response = self.send(x.api, "POST", "/tickets", {"title": f"Ticket {x.token}", "customerId": customer_id})
             return self.track("ticket", response, x.api) or multiple()
 
         @rule(ticket=tickets, how=st.sampled_from(["GET", "DELETE"]))
@@ -261,17 +315,36 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
 
         @rule(target=webhooks, events=st.lists(st.sampled_from(["customer.created", "customer.updated",
                                                                 "customer.deleted", "*"]), min_size=1, max_size=2,
-                                                unique=True))
-        def subscribe(self, events: list[str]) -> Any:
+                                                unique=True),
+              kind=st.sampled_from(["hook", "hook", "hook", FAILING.strip("-"), SLOW.strip("-")]), data=st.data())
+        def subscribe(self, events: list[str], kind: str, data: Any) -> Any:
+            """A registration of either team: mostly a healthy endpoint; one that fails or answers slowly now and
+            then (the others' delivery bounds must hold whatever it does)."""
             if x.receiver is None:
                 return multiple()
-            response = self.send(x.api, "POST", "/webhooks", {"url": x.receiver.url(f"/{x.unique()}-hook"),
-                                                               "events": events})
-            return self.track("webhook", response, x.api) or multiple()
+            if kind != "hook":
+                if kind in x.sick:
+                    kind = "hook"  # one misbehaving endpoint of each kind per run: a delay, not an overload
+                x.sick.add(kind)
+            client = data.draw(self.teams())
+            response = self.send(client, "POST", "/webhooks", {"url": x.receiver.url(f"/{x.unique()}-{kind}"),
+                                                                "events": events})
+            hook = self.track("webhook", response, client)
+            if hook:
+                x.hooks[hook] = client
+            return hook or multiple()
 
-        @rule(hook=webhooks)
-        def unsubscribe(self, hook: str) -> None:
-            response = self.send(x.api, "DELETE", f"/webhooks/{hook}")
+        @rule(hook=webhooks, data=st.data())
+        def unsubscribe(self, hook: str, data: Any) -> None:
+            """The owner deletes its registration — or, now and then, the other team tries to."""
+            owner = x.hooks.get(hook, x.api)
+            client = owner
+            if x.other is not None and data.draw(st.integers(0, 4)) == 0:
+                client = x.other if owner is x.api else x.api
+            response = self.send(client, "DELETE", f"/webhooks/{hook}")
+            if client is not owner:
+                return
+            x.hooks.pop(hook, None)
             if response is not None and response.status_code in (200, 204, 404):
                 x.factory.forget("webhook", hook)
 

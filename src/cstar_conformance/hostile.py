@@ -33,16 +33,12 @@ ORDINARY_TEXT: tuple[str, ...] = (
 
 # Strings a target may refuse (400/422, 413 for size) but, when it accepts them, must give back unchanged.
 ODD_TEXT: tuple[str, ...] = (
-    "tab\there",
-    "new\nline\r\nreturn",
+    "tab\there new\nline\r\nreturn",
     "nul\x00inside",
-    "bell\x07 and escape \x1b[31m",
+    "bell\x07 escape \x1b[31m \uffff noncharacter",
     "\ud800 lone surrogate",
-    "\uffff noncharacter",
-    "   ",
     "x" * 256,
-    "é" * 1000,
-    "y" * 10_000,
+    "é" * 10_000,
 )
 HUGE_TEXT = "z" * 1_048_576  # 1 MB: accepted, refused with 400/422, or 413 — never a 5xx
 
@@ -70,8 +66,7 @@ INVALID_EMAIL_SHAPES: tuple[str, ...] = ("{u}", "{u}@", "@conformance.example", 
                                          "{u}@.conformance.example")
 
 # Content types a JSON body may be sent with: each is read as JSON, or refused with a 4xx — never a 5xx.
-JSON_CONTENT_TYPES: tuple[str, ...] = ("application/json; charset=utf-8", "application/json;charset=UTF-8",
-                                       "application/json; charset=utf8mb4", "application/json; boundary=x")
+JSON_CONTENT_TYPES: tuple[str, ...] = ("application/json;charset=UTF-8", "application/json; charset=utf8mb4")
 
 # Where integers go: what may be refused (SHOULD 400/422) but never gives a 5xx or a dishonest page.
 PAGE_VALUES: tuple[str, ...] = ("0", "-1", "-0", "1.5", "1e2", "01", "+1", " 1", "99999999999999999999",

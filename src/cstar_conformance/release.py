@@ -31,6 +31,7 @@ class Held:
     path: str
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    client: ApiClient | None = None  # whose key and team (default: the one `release_together` is given)
 
 
 @dataclass
@@ -92,8 +93,10 @@ def release_together(client: ApiClient, requests: list[Held], family: str = "exp
     """Send `requests` at one instant; their answers in the same order (None where none came). A 429 answer
     is waited out and that request sent again on its own."""
     traffic, observer = client.traffic, client.observer
-    wires = [_wire(client, held) for held in requests]
-    operations = [operation_of(client._http.build_request(h.method, client.url(h.path))) for h in requests]
+    clients = [held.client or client for held in requests]
+    wires = [_wire(who, held) for who, held in zip(clients, requests, strict=True)]
+    operations = [operation_of(who._http.build_request(h.method, who.url(h.path)))
+                  for who, h in zip(clients, requests, strict=True)]
     for operation in operations:
         traffic.checkpoint()
         traffic.budget.admit(traffic.stats, family, operation)
@@ -101,7 +104,7 @@ def release_together(client: ApiClient, requests: list[Held], family: str = "exp
     answers: list[Answer | None] = []
     with ExitStack() as stack:
         clocks = [stack.enter_context(observer.request()) if observer is not None else {} for _ in requests]
-        sockets = [stack.enter_context(_connect(client.url(h.path))) for h in requests]
+        sockets = [stack.enter_context(_connect(who.url(h.path))) for who, h in zip(clients, requests, strict=True)]
         for sock, (_, data, _, _) in zip(sockets, wires, strict=True):
             sock.sendall(data[:-1])
         time.sleep(0.02)  # every request but its last byte is in the server's hands
@@ -114,11 +117,11 @@ def release_together(client: ApiClient, requests: list[Held], family: str = "exp
             except (OSError, h11.RemoteProtocolError):
                 answers.append(None)
         seconds = time.monotonic() - started
-        for held, (_, _, headers, body), answer, operation, clock in zip(requests, wires, answers, operations, clocks,
-                                                                      strict=True):
+        for who, held, (_, _, headers, body), answer, operation, clock in zip(
+                clients, requests, wires, answers, operations, clocks, strict=True):
             traffic.stats.count(family, answer.status if answer else None, operation)
-            _report(client, held, headers, body, answer, clock, seconds)
-    return [_retried(client, held, answer) for held, answer in zip(requests, answers, strict=True)]
+            _report(who, held, headers, body, answer, clock, seconds)
+    return [_retried(who, held, answer) for who, held, answer in zip(clients, requests, answers, strict=True)]
 
 
 def _report(client: ApiClient, held: Held, headers: dict[str, str], body: bytes | None, answer: Answer | None,

@@ -20,7 +20,7 @@ SIGNATURE_TOLERANCE = 300  # seconds
 # endpoint that answers 2xx, whatever the team's other endpoints do.
 FAILING = "-failing"  # answers every delivery 500
 SLOW = "-slow"  # answers every delivery after SLOW_SECONDS
-SLOW_SECONDS = 4.0
+SLOW_SECONDS = 2.0
 
 
 @dataclass(frozen=True)

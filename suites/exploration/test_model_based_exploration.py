@@ -5,6 +5,8 @@ shortest failing sequence as curl lines."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.stateful import run_state_machine_as_test
@@ -18,13 +20,16 @@ from cstar_conformance.session import Session
 
 
 @pytest.fixture(scope="module")
-def explorer(cstar: Session, api: ApiClient, factory: DataFactory, request: pytest.FixtureRequest) -> Explorer:
+def explorer(cstar: Session, api: ApiClient, factory: DataFactory, request: pytest.FixtureRequest
+             ) -> Iterator[Explorer]:
     other = cstar.target.other_team
     target = cstar.target
     receiver = request.getfixturevalue("receiver") if target.is_loopback or target.webhook_public_url else None
     budget, shrink = BUDGETS[cstar.profile]
-    return Explorer(api, api.with_key(other.api_key, other.id) if other else None, factory, cstar.observer, receiver,
-                    budget, shrink, f"{cstar.run_id}xp")
+    explorer = Explorer(api, api.with_key(other.api_key, other.id) if other else None, factory, cstar.observer,
+                        receiver, budget, shrink, f"{cstar.run_id}xp")
+    yield explorer
+    explorer.unsubscribe_all()
 
 
 @pytest.mark.rule(*JUDGED_RULES)

@@ -98,7 +98,8 @@ def create(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violation]:
         rules = ("EMAIL-UNIQUE",)
     else:
         rules = ("CREATE-VALIDATION",)
-        if judged.kind is Kind.ORDINARY and email and only_ours(m, email):
+        reused = idempotent_replay(m, ex, team, same_body=False)  # a key reused for another body: refusable
+        if judged.kind is Kind.ORDINARY and email and only_ours(m, email) and reused is None:
             found.append(Violation(refusal_rules(m, judged, team, email, status),
                                    f"a valid create was refused ({status})", (ex,)))
     if email:
@@ -164,14 +165,16 @@ def created_as_sent(m: Model, ex: Exchange, judged: Judged, data: dict[str, Any]
     return found
 
 
-def idempotent_replay(m: Model, ex: Exchange, team: str) -> Exchange | None:
+def idempotent_replay(m: Model, ex: Exchange, team: str, same_body: bool = True) -> Exchange | None:
+    """The earlier create of `team` answered 2xx that carried this request's Idempotency-Key (and, with
+    `same_body`, its body too)."""
     key = ex.request_headers.get("idempotency-key")
     if not key:
         return None
     for rec in m.state.customers.values():
         first = rec.created_by
         if first is not None and first.request_headers.get("idempotency-key") == key and rec.team == team \
-                and first.request_body == ex.request_body:
+                and (first.request_body == ex.request_body or not same_body):
             return first
     return None
 

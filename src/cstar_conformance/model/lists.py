@@ -51,8 +51,8 @@ def parse_query(ex: Exchange) -> Query:
     invalid = empty = False
     for name, allowed in (("status", STATUSES), ("sentiment", SENTIMENTS)):
         values = ex.params(name)
-        if not values:
-            filters[name] = None
+        if not values or len(values) > 1:
+            filters[name] = None  # given twice: which one a target reads is its choice (judged as `repeated`)
         elif values == [""]:
             empty, filters[name] = True, None
         elif len(values) == 1 and values[0] in allowed:
