@@ -156,6 +156,7 @@ class Reference:
     list_cache: dict[str, tuple[float, Response]] = field(default_factory=dict)  # list-cache-stale only
     create_index: dict[str, tuple[str, str]] = field(default_factory=dict)  # search-index-stale-on-update only
     read_cache: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # get-cache-survives-delete
+    ticket_cache: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # ticket-cache-survives-cascade
     count_cache: dict[str, tuple[float, int]] = field(default_factory=dict)  # count-cache-without-team only
     row_cache: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # list-row-cache-ticketcount
     search_tombstones: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # search-total-counts-deleted

@@ -57,7 +57,8 @@ def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, bod
     if not fields and faults.on("patch-empty-400"):
         raise ApiError(400, "parameter_missing", "Nothing to update")
     snapshot = _snapshot(ref, team, customer_id) if faults.on("patch-lost-update") else None
-    row = find_customer(session, team, customer_id)
+    row = _by_primary_key(session, team, customer_id) if faults.on("soft-delete-patch-by-pk") else (
+        find_customer(session, team, customer_id))
     if row is None:
         if faults.on("patch-unknown-200"):  # the UPDATE matched no row and nobody looked
             return ref.render.ok({"id": customer_id} | patch.model_dump(mode="json", include=fields))
@@ -69,8 +70,12 @@ def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, bod
     read_only = _read_only_columns(ref, patch, fields)
     changed = _changed(ref, current, new) or bool(read_only)
     touched = changed or ref.mode.takes("patch-noop", "touch")
+    early = faults.on("patch-event-before-flush")  # the bug: published by a before_flush listener
     if touched or new != current:  # the same, but where a fault's change detector misses a change
         _write(ref, row, new, read_only, move=touched)
+        if early and touched:
+            event = ref.render.event(caller.team_id, "customer.updated", ref.render.customer(row))
+            ref.dispatcher.publish([Event(caller.team_id, "customer.updated", event)])
         try:
             session.flush()
         except IntegrityError:
@@ -82,7 +87,9 @@ def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, bod
         session.commit()  # the bug: the write is committed before the team is checked
         raise ref.auth.cross_team()
     ref.read_cache.pop((row.team_id, row.id), None)
-    announce = touched and not faults.on("webhook-no-update-event")
+    announce = touched and not early and not faults.on("webhook-no-update-event")
+    if faults.on("webhook-case-change-no-event"):  # the bug: the change hook diffs the lower-case copies
+        announce = announce and (_folded(new) != _folded(current) or bool(read_only))
     if faults.on("webhook-json-change-no-event"):  # the bug: the change hook diffs the scalar columns only
         announce = announce and (any(new[key] != current[key] for key in SCALAR_FIELDS) or bool(read_only))
     if announce:
@@ -119,6 +126,19 @@ def _changed(ref: Reference, current: dict[str, Any], new: dict[str, Any]) -> bo
     if ref.faults.on("patch-json-change-undetected"):  # the row's version hash predates the JSON columns
         return any(new[key] != current[key] for key in EDITABLE if key not in JSON_COLUMNS)
     return new != current
+
+
+def _folded(state: dict[str, Any]) -> dict[str, Any]:
+    """The webhook-case-change-no-event fault: the state as the indexed columns hold it (name_lower, email_lower)."""
+    return state | {"name": state["name"].lower(), "email": state["email"].lower()}
+
+
+def _by_primary_key(session: Session, team: str | None, customer_id: str) -> Customer | None:
+    """The soft-delete-patch-by-pk fault: the row loaded by key, which the soft-delete scope does not reach."""
+    query = select(Customer).where(Customer.id == customer_id)
+    if team is not None:
+        query = query.where(Customer.team_id == team)
+    return session.scalars(query).first()
 
 
 def _state(row: Customer) -> dict[str, Any]:
@@ -172,8 +192,8 @@ def _check_email(ref: Reference, session: Session, row: Customer, current: dict[
     own_in_other_case = faults.on("patch-own-email-conflict") and "email" in fields
     if new["email"].lower() == current["email"].lower() and not own_in_other_case:
         return
-    if faults.on("patch-email-conflict-unchecked"):
-        return
+    if faults.on("patch-email-conflict-unchecked") or faults.on("patch-event-before-flush"):
+        return  # (the second: conflicts are left to the unique index, an IntegrityError at flush)
     if canonical_email_taken(ref, session, row.team_id, new["email"], own_id=row.id):
         raise duplicate_email(ref)
     query = select(Customer.id).where(Customer.deleted.is_(False), Customer.email_lower == email_key(ref, new["email"]))

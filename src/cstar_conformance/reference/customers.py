@@ -16,7 +16,7 @@ from .auth import Caller
 from .context import Reference, Unit
 from .customer_update import update_customer
 from .delivery import Event
-from .errors import not_found
+from .errors import ApiError, not_found
 from .idempotency import IdempotencyKey
 from .listing import list_customers
 from .render import JsonResponse, now_us
@@ -181,7 +181,7 @@ def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) 
 
 CASCADE_BATCH = 50  # the cascade-one-batch-of-50 fault's batch size
 SOFT_DELETES = ("delete-keeps-email-reserved", "soft-delete-still-listed", "count-includes-soft-deleted",
-                "ticket-for-deleted-customer")
+                "ticket-for-deleted-customer", "soft-delete-patch-by-pk")
 
 
 def delete_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> Response:
@@ -192,6 +192,10 @@ def delete_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str) -> 
         if faults.on("delete-repeat-answers-2xx"):  # the bug: the DELETE's rowcount is never looked at
             return ref.render.deleted("delete-answer", customer_id)
         raise not_found("customer", "customerId")
+    if faults.on("delete-restrict-with-tickets") and session.scalar(
+            select(Ticket.id).where(Ticket.customer_id == customer_id).limit(1)) is not None:
+        # the bug: the foreign key is ON DELETE RESTRICT, and the IntegrityError is answered as a conflict
+        raise ApiError(409, "resource_in_use", "The customer is still referenced by other records")
     customer = ref.render.customer(row)
     if faults.on("search-total-counts-deleted"):  # the delete never reaches the search index
         ref.search_tombstones.append((row.team_id, row.name_lower, row.email_lower, row.status, row.sentiment))

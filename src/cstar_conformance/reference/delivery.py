@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Text, and_, cast, func, or_, select
@@ -30,6 +31,11 @@ TIMEOUT_SECONDS = 5.0
 TARGET_CACHE_SECONDS = 60.0  # webhook-targets-cached-past-delete
 NOTIFY_LIMIT_BYTES = 8000  # webhook-oversize-event-dropped: PostgreSQL's NOTIFY payload limit
 JS_SAFE_INTEGER = 2**53  # webhook-relay-bigint-float
+SUBSCRIBER_CACHE_SECONDS = 30.0  # webhook-subscribers-cached-by-type
+SHARED_HEADERS_WINDOW_SECONDS = 0.1  # webhook-shared-client-headers: from setting the headers to the send
+BREAKER_FAILURES = 3  # webhook-breaker-per-host: failures within BREAKER_WINDOW_SECONDS that open it
+BREAKER_WINDOW_SECONDS = 10.0
+BREAKER_OPEN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,11 @@ class Dispatcher:
         self._queue: queue.Queue[tuple[_Delivery, ...] | None] = queue.Queue()  # a job: its deliveries in turn
         self._cache: dict[str, tuple[float, list[Target]]] = {}  # webhook-targets-cached-past-delete only
         self._cache_lock = threading.Lock()
+        self._by_type: dict[str, tuple[float, list[Target]]] = {}  # webhook-subscribers-cached-by-type only
+        self._signing_keys: dict[str, str] = {}  # webhook-signing-secret-per-team only
+        self._breakers: dict[tuple[str, str], tuple[list[float], float]] = {}  # webhook-breaker-per-host only
+        # webhook-shared-client-headers: one client for every delivery thread
+        self._shared = httpx.Client(timeout=TIMEOUT_SECONDS) if faults.on("webhook-shared-client-headers") else None
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._work, name=f"webhook-{i}", daemon=True)
                          for i in range(workers)]
@@ -103,7 +114,10 @@ class Dispatcher:
             event = self._relayed(event)
             if event is None:
                 continue
-            deliveries = [_Delivery(target, event) for target in self._targets(event) for _ in range(copies)]
+            per_endpoint = self._faults.on("webhook-event-id-per-endpoint")  # the id minted per outbox row
+            deliveries = [_Delivery(target, self._minted(event) if per_endpoint else event)
+                          for target in self._targets(event)]
+            deliveries = [delivery for delivery in deliveries for _ in range(copies)]
             if self._faults.on("webhook-fanout-serial-retries"):  # the bug: one job walks every endpoint
                 if deliveries:
                     self._queue.put(tuple(deliveries))
@@ -125,12 +139,35 @@ class Dispatcher:
             payload = _as_js_numbers(payload)
         return event if payload is event.payload else replace(event, payload=payload)
 
+    @staticmethod
+    def _minted(event: Event) -> Event:
+        """The webhook-event-id-per-endpoint fault: the event as its own outbox row holds it, under a new id."""
+        return replace(event, payload={**event.payload, "id": "evt_" + uuid.uuid4().hex})
+
     def forget(self, team_id: str) -> None:
         """Drop the team's cached endpoints (a webhook was registered)."""
         with self._cache_lock:
             self._cache.pop(team_id, None)
+            self._by_type.clear()
+
+    def forget_subscribers(self) -> None:
+        """Drop the subscriber cache of webhook-subscribers-cached-by-type (a webhook was deleted)."""
+        with self._cache_lock:
+            self._by_type.clear()
 
     def _targets(self, event: Event) -> list[Target]:
+        if self._faults.on("webhook-subscribers-cached-by-type"):  # the bug: the cache key has no team in it
+            with self._cache_lock:
+                by_type = self._by_type.get(event.type)
+            if by_type is not None and time.monotonic() - by_type[0] < SUBSCRIBER_CACHE_SECONDS:
+                return by_type[1]
+            found = self._looked_up(event)
+            with self._cache_lock:
+                self._by_type[event.type] = (time.monotonic(), found)
+            return found
+        return self._looked_up(event)
+
+    def _looked_up(self, event: Event) -> list[Target]:
         cached = self._faults.on("webhook-targets-cached-past-delete")
         if cached:
             with self._cache_lock:
@@ -160,15 +197,20 @@ class Dispatcher:
             return True  # nothing filtered here (the second: the SQL did it)
         if self._faults.on("webhook-matches-first-event-type"):  # the bug: the one-event column's matcher
             return events[0] in ("*", event_type)
+        if self._faults.on("webhook-wildcard-only-alone"):  # the bug: `events == ['*'] or type in events`
+            return events == ("*",) or event_type in events
         return subscribed(events, event_type)
 
     def close(self) -> None:
         self._stop.set()
         for _ in self._threads:
             self._queue.put(None)
+        if self._shared is not None:
+            self._shared.close()
 
     def _work(self) -> None:
-        with httpx.Client(timeout=TIMEOUT_SECONDS) as client:
+        with httpx.Client(timeout=TIMEOUT_SECONDS) as own:
+            client = own if self._shared is None else self._shared
             while not self._stop.is_set():
                 job = self._queue.get()
                 if job is None:
@@ -183,6 +225,9 @@ class Dispatcher:
         body = json.dumps(delivery.event.payload, separators=(",", ":"), ensure_ascii=False).encode()
         timestamp = int(time.time() * 1000) if self._faults.on("webhook-timestamp-ms") else int(time.time())
         secret = delivery.target.secret
+        if self._faults.on("webhook-signing-secret-per-team"):  # the bug: memoised by team, not by endpoint
+            with self._cache_lock:
+                secret = self._signing_keys.setdefault(delivery.event.team_id, secret)
         if self._faults.on("webhook-unsigned-timestamp"):
             digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
         elif self._faults.on("webhook-signs-reserialized"):
@@ -217,13 +262,45 @@ class Dispatcher:
                 payload = {**delivery.event.payload, "id": "evt_" + uuid.uuid4().hex}
                 delivery = replace(delivery, event=replace(delivery.event, payload=payload))
             body, signature = self._signed(delivery)
+            headers = self._headers(delivery, signature, attempt)
+            if self._shared is not None:  # the bug: the event's headers go on the shared client's defaults
+                client.headers.update({name: headers.pop(name) for name in ("X-Event-ID", "X-Event-Type")
+                                       if name in headers})
+                self._stop.wait(SHARED_HEADERS_WINDOW_SECONDS)  # the connection checkout in between
+            breaker = self._breaker_key(delivery)
+            if breaker is not None and self._breaker_open(breaker):
+                log.info("webhook %s skipped: circuit open for %s", delivery.target.url, breaker[1])
+                return
             try:
-                response = client.post(delivery.target.url, content=body,
-                                       headers=self._headers(delivery, signature, attempt))
+                response = client.post(delivery.target.url, content=body, headers=headers)
                 if 200 <= response.status_code < 300:
                     return
                 log.info("webhook %s answered %s", delivery.target.url, response.status_code)
             except httpx.HTTPError as exc:
                 log.info("webhook %s failed: %s", delivery.target.url, exc)
+            if breaker is not None:
+                self._breaker_failed(breaker)
             if attempt < attempts:
                 self._stop.wait(BACKOFF_SECONDS[attempt - 1])
+
+    # ------------------------------------------------ the webhook-breaker-per-host fault's circuit breaker
+
+    def _breaker_key(self, delivery: _Delivery) -> tuple[str, str] | None:
+        """The breaker a delivery goes through: (team, host:port) — the bug: not the endpoint."""
+        if not self._faults.on("webhook-breaker-per-host"):
+            return None
+        return delivery.event.team_id, urlsplit(delivery.target.url).netloc.lower()
+
+    def _breaker_open(self, key: tuple[str, str]) -> bool:
+        with self._cache_lock:
+            _failures, open_until = self._breakers.get(key, ([], 0.0))
+        return time.monotonic() < open_until
+
+    def _breaker_failed(self, key: tuple[str, str]) -> None:
+        now = time.monotonic()
+        with self._cache_lock:
+            failures, open_until = self._breakers.get(key, ([], 0.0))
+            failures = [moment for moment in failures if now - moment < BREAKER_WINDOW_SECONDS] + [now]
+            if len(failures) >= BREAKER_FAILURES:
+                failures, open_until = [], now + BREAKER_OPEN_SECONDS
+            self._breakers[key] = (failures, open_until)

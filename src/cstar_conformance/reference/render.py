@@ -191,6 +191,11 @@ class Renderer:
                                      for key, value in wire["custom_fields"].items()}
         if self.faults.on("webhook-notes-null-as-empty") and wire["notes"] is None:
             wire["notes"] = ""  # a non-nullable string in the event schema
+        if self.faults.on("webhook-payload-strips-whitespace"):  # the event model's str_strip_whitespace=True
+            wire["name"] = wire["name"].strip()
+            wire["tags"] = [tag.strip() for tag in wire["tags"]]
+            if isinstance(wire["notes"], str):
+                wire["notes"] = wire["notes"].strip()
         if self.faults.on("webhook-omits-empty"):  # Go's omitempty
             wire = {key: value for key, value in wire.items() if value not in (None, "", [], {})}
         return wire

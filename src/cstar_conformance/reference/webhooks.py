@@ -65,6 +65,8 @@ def router(ref: Reference) -> APIRouter:
             raise not_found("webhook", "webhookId")
         work.session.delete(row)
         work.session.flush()
+        if ref.faults.on("webhook-subscribers-cached-by-type"):  # that cache is dropped on every change
+            ref.dispatcher.forget_subscribers()
         return ref.render.deleted("ticket-delete-answer", row.id)
 
     return routes
