@@ -161,6 +161,7 @@ class Reference:
     row_cache: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # list-row-cache-ticketcount
     search_tombstones: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # search-total-counts-deleted
     current_tenant: list[str] = field(default_factory=list)  # list-tenant-race only: one slot, process-wide
+    pooled_tenant: list[str] = field(default_factory=list)  # count-rls-previous-tenant: the count connection's SET
     closed: bool = False
 
     @classmethod

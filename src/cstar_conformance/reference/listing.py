@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from . import paging
 from .auth import Caller
-from .context import Reference
+from .context import Reference, parse_json
 from .models import SENTIMENTS, STATUSES
 from .render import now_us
 from .storage import Customer
@@ -45,17 +45,26 @@ def list_customers(ref: Reference, session: Session, caller: Caller, query: Any)
         filters.append(text("EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE json_each.value = :tag)")
                        .bindparams(tag=query.tag))
     where, counted = _where(ref, query, team, live, filters, bool(enums))
+    if faults.on("count-rls-previous-tenant"):  # the count leaves the team to RLS, on another pooled connection
+        counted = [*(w for w in counted if w is not team), c.team_id == _pooled_connection_tenant(ref, team_id)]
     total = paging.customer_total(ref, session, counted, team_id, query)
     window = paging.customer_window(ref, page, total)
     in_python = by_name.get("sentiment") if faults.on("filter-sentiment-after-limit") else None
+    skipped = [in_python]
+    if page.number >= 2 and faults.on("filter-lost-on-later-pages"):  # the deep-page builder has no enum filters
+        skipped += enums
     rows = [] if window is None else paging.customer_rows(
-        ref, session, [w for w in where if w is not in_python], _order(ref), page, window)
+        ref, session, [w for w in where if all(w is not skip for skip in skipped)], _order(ref), page, window)
     if in_python is not None:  # the bug: a hybrid property the ORM never put in the SQL, checked after LIMIT
         rows = [row for row in rows if row.sentiment == query.sentiment]
     flat = _flattened_custom_fields(session, rows) if faults.on("list-customfields-json-group") else {}
+    projected = _summary_columns(ref, session, rows)
     media_type = "text/plain" if faults.on("list-text-plain") else None
-    answer = ref.render.ok([_listed(ref, row, flat.get(row.id)) for row in rows],
-                           pagination=page.pagination(ref, total), media_type=media_type)
+    pagination = page.pagination(ref, total)
+    if query.search and faults.on("search-total-int8-string"):  # node-postgres: COUNT(*) is an int8, a string
+        pagination["total"] = str(total)
+    answer = ref.render.ok([_listed(ref, row, flat.get(row.id), projected.get(row.id)) for row in rows],
+                           pagination=pagination, media_type=media_type)
     if faults.on("list-cache-stale"):
         ref.list_cache[cache_key] = (time.monotonic(), answer)
     return answer
@@ -72,6 +81,15 @@ def _current_tenant(ref: Reference, team_id: str) -> str:
     ref.current_tenant[:] = [team_id]
     time.sleep(TENANT_RACE_WINDOW_S)
     return ref.current_tenant[0]
+
+
+def _pooled_connection_tenant(ref: Reference, team_id: str) -> str:
+    """The count-rls-previous-tenant fault: the tenant of the pooled connection the count runs on is the one
+    the previous list request SET on it (session-level, never reset); this request's SET lands afterwards."""
+    slot = ref.pooled_tenant
+    tenant = slot[0] if slot else team_id
+    slot[:] = [team_id]
+    return tenant
 
 
 def _where(ref: Reference, query: Any, team: Any, live: Any, filters: list[Any],
@@ -122,7 +140,8 @@ def _impossible_filter(ref: Reference, query: Any) -> bool:
         query.sentiment is not None and not known(query.sentiment, SENTIMENTS))
 
 
-def _listed(ref: Reference, row: Customer, custom_fields: dict[str, Any] | None = None) -> dict[str, Any]:
+def _listed(ref: Reference, row: Customer, custom_fields: dict[str, Any] | None = None,
+            projected: dict[str, Any] | None = None) -> dict[str, Any]:
     faults, cache_key = ref.faults, (row.id, row.updated_us)
     if faults.on("list-row-cache-ticketcount") and cache_key in ref.row_cache:
         return dict(ref.row_cache[cache_key])  # the bug: keyed by updated_at, which a new ticket leaves alone
@@ -133,6 +152,9 @@ def _listed(ref: Reference, row: Customer, custom_fields: dict[str, Any] | None 
         customer["tags"] = sorted(customer["tags"])
     if custom_fields is not None:
         customer["customFields"] = custom_fields
+    if faults.on("list-customfields-string-sniffed"):  # EAV text values decoded "as JSON if it parses"
+        customer["customFields"] = {key: _sniffed(value) for key, value in customer["customFields"].items()}
+    customer.update(projected or {})
     if faults.on("list-timestamps-local-zone"):  # wall time of a '+01:00' DB session, labelled UTC
         customer["createdAt"] = ref.render.timestamp(row.created_us + LIST_SESSION_OFFSET_US)
         customer["updatedAt"] = ref.render.timestamp(row.updated_us + LIST_SESSION_OFFSET_US)
@@ -142,6 +164,40 @@ def _listed(ref: Reference, row: Customer, custom_fields: dict[str, Any] | None 
 
 
 LIST_SESSION_OFFSET_US = 3_600_000_000
+
+
+def _sniffed(value: Any) -> Any:
+    """A value of an EAV text column as the list's decoder reads it: JSON if it parses, else the string."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_json(value.encode())
+    except ValueError:
+        return value
+
+
+NOTES_EXCERPT = 120  # list-notes-excerpt: the summary projection's substr length
+
+
+def _summary_columns(ref: Reference, session: Session, rows: list[Customer]) -> dict[str, dict[str, Any]]:
+    """Columns the list reads through its own summary projection (only under the faults that do so)."""
+    columns: dict[str, Any] = {}
+    if ref.faults.on("list-tags-group-concat-split"):  # a tags join table aggregated into one string
+        columns["tags"] = literal_column("(SELECT group_concat(value, ',') FROM json_each(customers.tags))")
+    if ref.faults.on("list-notes-excerpt"):
+        columns["notes"] = func.substr(Customer.notes, 1, NOTES_EXCERPT)
+    if ref.faults.on("list-email-normalized-column"):  # the covering index's column, not the address as sent
+        columns["email"] = Customer.email_lower
+    if not columns or not rows:
+        return {}
+    found = session.execute(select(Customer.id, *columns.values()).where(Customer.id.in_([row.id for row in rows])))
+    projected: dict[str, dict[str, Any]] = {}
+    for customer_id, *values in found:
+        fields = dict(zip(columns, values, strict=True))
+        if "tags" in fields:  # the bug: split on the separator, which a tag may contain
+            fields["tags"] = [] if fields["tags"] is None else fields["tags"].split(",")
+        projected[customer_id] = fields
+    return projected
 
 
 def _flattened_custom_fields(session: Session, rows: list[Customer]) -> dict[str, dict[str, Any]]:
@@ -170,6 +226,12 @@ def _search_condition(ref: Reference, search: str) -> Any:
     if faults.on("search-words-anded") and len(needle.split()) > 1:  # a full-text query parser, operator AND
         return and_(*[or_(func.instr(c.name_lower, word) > 0, func.instr(c.email_lower, word) > 0)
                       for word in needle.split()])
+    if faults.on("search-regex-unescaped"):  # MongoDB-style {$regex: term, $options: "i"}, never escaped
+        return or_(*[column.regexp_match("(?i)" + search) for column in (c.name, c.email)])
+    if faults.on("search-fts-word-prefix"):  # the FTS5 index, queried as a prefix phrase
+        phrase = " ".join(re.findall(r"\w+", search))
+        return text("customers.seq IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH :phrase)"
+                    ).bindparams(phrase=f'"{phrase}"*') if phrase else false()
     if faults.on("search-nul-500") and "\x00" in search:  # PostgreSQL text
         raise StorageError('invalid byte sequence for encoding "UTF8": 0x00')
     if faults.on("search-sql-interpolated"):  # the bug: the term is part of the SQL text

@@ -91,15 +91,15 @@ def _digits(value: Any) -> Any:
     return value
 
 
-def _page_number(default: int, lenient: bool, leading_digits: bool) -> Any:
-    """A page parameter: decimal digits, at least 1. `lenient` plays the fault that falls back to the default,
-    `leading_digits` the one that reads it the way parseInt does."""
+def _page_number(default: int, lenient: bool, leading_digits: bool, minimum: int = 1) -> Any:
+    """A page parameter: decimal digits, at least `minimum` (1 but for a fault's schema). `lenient` plays the
+    fault that falls back to the default, `leading_digits` the one that reads it the way parseInt does."""
     def fallback(value: Any, handler: Any) -> Any:
         try:
             return handler(value)
         except ValueError:
             return default
-    checks: list[Any] = [BeforeValidator(_leading_digits if leading_digits else _digits), Field(ge=1)]
+    checks: list[Any] = [BeforeValidator(_leading_digits if leading_digits else _digits), Field(ge=minimum)]
     if lenient:
         checks.append(WrapValidator(fallback))
     return Annotated[int, *checks]
@@ -270,7 +270,12 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
 
     empty_none = mode.takes("empty-filter", "no-filter")
 
+    # the pagesize-zero-unlimited fault: the customer list's schema says `minimum: 0`
+    CustomerPageSize = _page_number(default_size, lenient, parse_int,  # noqa: N806
+                                    0 if faults.on("pagesize-zero-unlimited") else 1)
+
     class CustomerQuery(PageQuery):
+        pageSize: CustomerPageSize = default_size
         status: _filter(STATUSES, strict_filter, dropped, any_case, empty_none) | None = None
         sentiment: _filter(SENTIMENTS, strict_filter, dropped, any_case, empty_none) | None = None
         search: str | None = None

@@ -11,12 +11,15 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from .context import Reference
+from .errors import ApiError
 from .storage import Customer, Ticket
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 CONFIGURED_MAX_OF_THE_FAULT = 50
 COUNT_CACHE_SECONDS = 30.0
+INT32 = 2**32  # the page-offset-int32-wrap fault's offset arithmetic
+COUNT_TO_PAGE_WINDOW_S = 0.1  # list-count-separate-snapshot: from the count's statement to the page query's
 
 
 @dataclass(frozen=True)
@@ -68,13 +71,19 @@ def customer_window(ref: Reference, page: Page, total: int) -> tuple[int, int] |
     """The window of a customer list page — where the list's offset bugs live."""
     step = DEFAULT_PAGE_SIZE if ref.faults.on("offset-from-default-pagesize") else page.size  # the bug: the default
     offset = (page.number - 1) * step
+    if ref.faults.on("page-offset-int32-wrap"):  # `int offset = (page - 1) * size`: wraps past 2^31 - 1
+        offset = (offset + INT32 // 2) % INT32 - INT32 // 2  # negative: SQLite takes it as OFFSET 0
     if page.number >= 2 and ref.faults.on("page2-offset-off-by-one"):
         offset -= 1
     if ref.faults.on("huge-page-500"):
         return offset, page.size  # the bug: SQLite overflows on a huge offset
+    if page.number >= 2 and ref.faults.on("last-partial-page-empty") and page.number > total // page.size:
+        return None  # the bug: the page count is total // pageSize, the last partial page "does not exist"
     if offset >= total:
         if ref.faults.on("past-end-returns-last-page") and total > 0:
             return ((total - 1) // page.size) * page.size, page.size
+        if page.number >= 2 and ref.faults.on("past-end-page-404"):  # DRF's paginator raises NotFound
+            raise ApiError(404, "not_found", "Invalid page.", param="page")
         return None
     return offset, page.size
 
@@ -89,6 +98,10 @@ def customer_total(ref: Reference, session: Session, counted: list[Any], team_id
     if faults.on("total-capped-100"):  # the count wraps the statement with its safety LIMIT still on
         capped = select(Customer.id).where(*counted).limit(MAX_PAGE_SIZE).subquery()
         total = session.scalar(select(func.count()).select_from(capped)) or 0
+    elif faults.on("list-count-separate-snapshot"):  # an autocommit statement of its own, not the page's snapshot
+        with ref.db.reader() as own:
+            total = own.scalar(select(func.count()).select_from(Customer).where(*counted)) or 0
+        time.sleep(COUNT_TO_PAGE_WINDOW_S)  # the handler's work between the count and the page query
     else:
         total = session.scalar(select(func.count()).select_from(Customer).where(*counted)) or 0
     if query.search and faults.on("search-total-counts-deleted"):  # the index's hit count: deletes never reached it
@@ -116,7 +129,13 @@ def customer_rows(ref: Reference, session: Session, where: list[Any], order: tup
         after = _keyset_after(ref, session, statement, offset)
         if after is not None:
             statement, offset = statement.where(after), 0
-    return list(session.scalars(statement.offset(offset).limit(limit)).all())
+    unlimited = limit == 0 and ref.faults.on("pagesize-zero-unlimited")  # a MongoDB-style limit(0): no limit
+    rows = list(session.scalars(statement.offset(offset).limit(None if unlimited else limit)).all())
+    if ref.faults.on("list-hydrate-by-email"):  # the page gives keys; rows are loaded by the "unique" email
+        emails = [row.email_lower for row in rows]
+        rows = list(session.scalars(select(Customer).where(  # the bug: no team condition
+            Customer.email_lower.in_(emails), Customer.deleted.is_(False)).order_by(*order)).all())
+    return rows
 
 
 def _keyset_after(ref: Reference, session: Session, statement: Any, offset: int) -> Any:

@@ -121,7 +121,7 @@ class Renderer:
         more = page * page_size <= total if self.faults.on("hasmore-off-by-one") else page * page_size < total
         pagination: dict[str, Any] = {"total": total, "page": page, "pageSize": page_size, "hasMore": more}
         if self.extras == "everywhere":
-            pagination["totalPages"] = -(-total // page_size)
+            pagination["totalPages"] = -(-total // page_size) if page_size else 0  # 0: pagesize-zero-unlimited
         return pagination
 
     def _wrap(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -105,6 +105,20 @@ def email_index(faults: FaultSet) -> str:
     return f"CREATE UNIQUE INDEX ux_customers_email ON customers ({columns}){where}"
 
 
+# The search-fts-word-prefix fault's full-text index: an FTS5 table over name and email, kept by triggers.
+SEARCH_INDEX_DDL = (
+    "CREATE VIRTUAL TABLE customers_fts USING fts5(name, email, content='customers', content_rowid='seq', "
+    "tokenize='unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER customers_fts_ai AFTER INSERT ON customers BEGIN "
+    "INSERT INTO customers_fts(rowid, name, email) VALUES (new.seq, new.name, new.email); END",
+    "CREATE TRIGGER customers_fts_ad AFTER DELETE ON customers BEGIN INSERT INTO customers_fts(customers_fts, "
+    "rowid, name, email) VALUES ('delete', old.seq, old.name, old.email); END",
+    "CREATE TRIGGER customers_fts_au AFTER UPDATE ON customers BEGIN INSERT INTO customers_fts(customers_fts, "
+    "rowid, name, email) VALUES ('delete', old.seq, old.name, old.email); "
+    "INSERT INTO customers_fts(rowid, name, email) VALUES (new.seq, new.name, new.email); END",
+)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -150,6 +164,8 @@ class Database:
         Base.metadata.create_all(self.engine)
         with self.engine.begin() as connection:
             connection.execute(text(email_index(faults)))
+            for statement in SEARCH_INDEX_DDL if faults.on("search-fts-word-prefix") else ():
+                connection.execute(text(statement))
 
     def reader(self) -> Session:
         """A session for reads (WAL: never blocked by a writer)."""
