@@ -9,18 +9,20 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import customers, tickets, webhooks
-from .auth import HEAD_SCOPE_KEY, Caller
-from .context import MAX_BODY_BYTES, Reference
-from .errors import ApiError, install_handlers
+from .auth import HEAD_SCOPE_KEY, Caller, NormalisingProxy
+from .context import MAX_BODY_BYTES, AuditFirstChunk, Reference
+from .errors import ApiError, CatchAll, GatewayAuthorizer, install_handlers
+from .idempotency import IdempotencyBeforeAuth
 from .render import JsonResponse
 from .settings import Settings
 
@@ -76,12 +78,19 @@ class CloseConnections:
 class HeadAsGet:
     """`HEAD` is answered as `GET` would be, headers (`Content-Length` included) and all, without the body."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    COLLECTIONS = ("/customers", "/tickets", "/webhooks")
+
+    def __init__(self, app: ASGIApp, collections_only: bool = False) -> None:
         self.app = app
+        self.collections_only = collections_only  # the head-item-405 fault: `@head` on the list routes only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") != "HEAD":
             await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if self.collections_only and path.startswith(API_PREFIX) and not path.endswith(self.COLLECTIONS):
+            await self.app(scope, receive, send)  # the router has no HEAD route here: 405 (or 404)
             return
 
         async def bodiless_send(message: Message) -> None:
@@ -113,6 +122,25 @@ class Preflight:
         else:
             response = self.not_found
         await response(scope, receive, send)
+
+
+class CorsLayer:
+    """The cors-preflight-500 fault: a hand-written CORS layer that takes any OPTIONS with an Origin for a
+    preflight."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope) if scope["type"] == "http" else None
+        if headers is None or scope["method"] != "OPTIONS" or "origin" not in headers:
+            await self.app(scope, receive, send)
+            return
+        requested = cast(str, headers.get("access-control-request-method"))
+        allowed = requested.upper()  # the bug: AttributeError when the header is absent (not a real preflight)
+        await Response(status_code=204, headers={
+            "Access-Control-Allow-Origin": headers["origin"], "Access-Control-Allow-Methods": allowed,
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key"})(scope, receive, send)
 
 
 class SharedGetCache:
@@ -230,13 +258,24 @@ def build_app(settings: Settings) -> FastAPI:
         app.add_middleware(SharedGetCache)
     if ref.mode.takes("compression", "gzip"):
         app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE)
-    app.add_middleware(HeadAsGet)
+    if ref.faults.on("body-first-chunk-only"):
+        app.add_middleware(AuditFirstChunk)
+    if ref.faults.on("idempotency-replay-before-auth"):
+        app.add_middleware(IdempotencyBeforeAuth, ref=ref)
+    app.add_middleware(HeadAsGet, collections_only=ref.faults.on("head-item-405"))
     app.add_middleware(Preflight, answer=ref.mode.get("options-answer"),
                        not_found=ref.errors.response(404, "not_found", "No such route"))
+    if ref.faults.on("cors-preflight-500"):
+        app.add_middleware(CorsLayer)
+        app.add_middleware(CatchAll, errors=ref.errors)  # the app's error middleware wraps the CORS layer too
     if ref.mode.takes("connection", "close"):
         app.add_middleware(CloseConnections)
     if ref.faults.on("body-limit-proxy-html-413"):
         app.add_middleware(ProxyBodyLimit)
+    if ref.faults.on("auth-team-from-raw-uri"):
+        app.add_middleware(NormalisingProxy)
+    if ref.faults.on("gateway-bearer-case-sensitive"):
+        app.add_middleware(GatewayAuthorizer)
     count = RequestCount()
     app.add_middleware(CountRequests, count=count)
 

@@ -17,10 +17,11 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .auth import Auth
+from .auth import DEFERRED_LIMIT_KEY, Auth
 from .delivery import Dispatcher, Event
-from .errors import Errors
+from .errors import ApiError, Errors
 from .faults import FaultSet
 from .models import Models, build_models
 from .modes import Mode
@@ -138,6 +139,31 @@ def _charset(content_type: str) -> str | None:
     return None
 
 
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+    return replay
+
+
+class AuditFirstChunk:
+    """The body-first-chunk-only fault: an audit middleware reads the body of a write to log it, then replays it to
+    the app — one `http.request` message only, as if it were the whole body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        first = await receive()
+        if first["type"] == "http.request":
+            first = {**first, "more_body": False}  # the bug: `more_body` never looked at
+        await self.app(scope, replaying([first], receive), send)
+
+
 @dataclass
 class Reference:
     """Everything one reference server is made of."""
@@ -207,7 +233,7 @@ class Reference:
         self.dispatcher.publish(unit.events)
 
     def route_class(self) -> type[APIRoute]:
-        faults = self.faults
+        faults, errors = self.faults, self.errors
 
         class JsonRoute(APIRoute):
             def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -221,7 +247,11 @@ class Reference:
                         await _body_faults(faults, strict)
                     if faults.on("search-invalid-utf8-500"):  # the bug: percent-escapes decoded as strict UTF-8
                         parse_qsl(request.scope.get("query_string", b"").decode("latin-1"), errors="strict")
-                    return await handler(strict)
+                    response = await handler(strict)
+                    deferred = request.scope.get(DEFERRED_LIMIT_KEY)
+                    if isinstance(deferred, ApiError):  # rate-limit-after-handler: the work is committed already
+                        return errors.of(deferred)
+                    return response
 
                 return strict_handler
 

@@ -70,6 +70,8 @@ def update_customer(ref: Reference, unit: Unit, caller: Caller, raw_id: str, bod
     read_only = _read_only_columns(ref, patch, fields)
     changed = _changed(ref, current, new) or bool(read_only)
     touched = changed or ref.mode.takes("patch-noop", "touch")
+    if not caller.write_checked and (touched or new != current):  # pk-noop-patch-allowed: refused only now
+        raise ref.auth.read_only()
     early = faults.on("patch-event-before-flush")  # the bug: published by a before_flush listener
     if touched or new != current:  # the same, but where a fault's change detector misses a change
         _write(ref, row, new, read_only, move=touched)

@@ -4,7 +4,7 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -43,8 +43,24 @@ def router(ref: Reference) -> APIRouter:
     CreateBody: Any = models.customer_create  # noqa: N806
 
     @routes.get("/customers")
-    def list_route(query: Query_, caller: Caller = reader, session: Session = read_session) -> Response:
+    def list_route(query: Query_, request: Request, caller: Caller = reader,
+                   session: Session = read_session) -> Response:
+        if ref.faults.on("search-repeated-param-500"):  # Express's qs: a repeated parameter is an array
+            searched = request.query_params.getlist("search")
+            term: Any = searched if len(searched) > 1 else query.search
+            if term is not None:
+                term.lower()  # the bug: `search.toLowerCase()` on an array (AttributeError)
         return list_customers(ref, session, caller, query)
+
+    if ref.faults.on("collection-delete-bulk"):  # the bug: the router generated a bulk destroy on the collection
+        @routes.delete("/customers")
+        def bulk_delete_route(caller: Caller = writer, work: Unit = unit) -> Response:
+            rows = work.session.scalars(select(Customer).where(
+                Customer.team_id == caller.team_id, Customer.deleted.is_(False))).all()
+            for row in rows:
+                work.session.delete(row)  # its tickets go by ON DELETE CASCADE
+            work.session.flush()
+            return ref.render.ok({"deleted": len(rows)})
 
     # the options-served-by-create bug: OPTIONS declared on the create route for CORS, never told apart
     create_methods = ["POST", "OPTIONS"] if ref.faults.on("options-served-by-create") else ["POST"]
@@ -155,7 +171,23 @@ def _check_then_insert(ref: Reference, caller: Caller, row: Customer, status: in
 # ------------------------------------------------------------------------------------ get, delete
 
 
+MEMCACHED_KEY_BYTES = 250  # the get-cache-key-too-long-500 fault's cache: memcached's key limit
+
+
+class CacheKeyError(Exception):
+    """What pymemcache raises for a key memcached cannot take (MemcacheIllegalInputError)."""
+
+
+def _memcached_key(key: str) -> str:
+    encoded = key.encode("utf-8", "surrogatepass")
+    if len(encoded) > MEMCACHED_KEY_BYTES or any(byte <= 32 or byte == 127 for byte in encoded):
+        raise CacheKeyError(f"Key is too long or contains control characters: {key[:60]!r}")
+    return key
+
+
 def get_customer(ref: Reference, session: Session, caller: Caller, raw_id: str) -> Response:
+    if ref.faults.on("get-cache-key-too-long-500"):  # the bug: the cache is asked before the id is validated
+        _memcached_key(f"customer:{caller.team_id}:{raw_id}")  # (a miss: the read goes on below)
     customer_id = parse_customer_id(ref, raw_id)
     if ref.faults.on("get-stale-cache") and customer_id in ref.stale_cache:
         return ref.render.ok(ref.stale_cache[customer_id])

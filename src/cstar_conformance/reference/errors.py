@@ -75,11 +75,11 @@ class Errors:
     def invalid(self, param: str | None, message: str, code: str = "parameter_invalid") -> ApiError:
         return ApiError(self.validation_status(), code, message, param=param)
 
-    def response(self, status: int, code: str, message: str, *, param: str | None = None,
+    def response(self, status: int, code: str, message: str | list[str], *, param: str | None = None,
                  headers: Mapping[str, str] | None = None, retry_after: int | None = None,
                  media_type: str | None = None) -> Response:
         extras = self.render.extras
-        error: dict[str, Any] = {"code": code, "message": message}
+        error: dict[str, Any] = {"code": code, "message": message}  # (a list only under a fault)
         if extras != "none":
             error["type"] = ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
             if param is not None:
@@ -118,7 +118,11 @@ class Errors:
             code, message = "parameter_invalid", f"{param}: {first.get('msg', 'invalid value')}"
         # the validation-problem-json fault: a problem-details library answers these, in its own media type
         media_type = "application/problem+json" if self.faults.on("validation-problem-json") else None
-        return self.response(self.validation_status(unparseable=unparseable), code, message, param=param,
+        said: str | list[str] = message
+        if len(errors) > 1 and not unparseable and self.faults.on("validation-message-array"):  # NestJS's shape
+            said = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('body', 'query', 'path')) or 'body'}: "
+                    f"{e.get('msg', 'invalid value')}" for e in errors]
+        return self.response(self.validation_status(unparseable=unparseable), code, said, param=param,
                              media_type=media_type)
 
 
@@ -158,6 +162,21 @@ def install_handlers(app: FastAPI, errors: Errors, allowed_methods: Callable[[st
     app.add_exception_handler(ValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_middleware(CatchAll, errors=errors)
+
+
+class GatewayAuthorizer:
+    """The gateway-bearer-case-sensitive fault: an API gateway's authorizer in front of the API answers every
+    Authorization header that does not start with `Bearer ` itself — in its own words, not the envelope."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        header = dict(scope.get("headers", [])).get(b"authorization") if scope["type"] == "http" else None
+        if header is not None and not header.startswith(b"Bearer "):  # the bug: case- and space-sensitive
+            await JsonResponse({"message": "Unauthorized"}, status_code=401)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class CatchAll:

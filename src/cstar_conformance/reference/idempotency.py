@@ -9,10 +9,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import Depends, Request
+from starlette.datastructures import Headers
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import Caller
-from .context import Reference, Unit
+from .context import Reference, Unit, replaying
 from .errors import ApiError
 from .faults import FaultSet
 from .storage import IdempotencyRecord
@@ -44,7 +46,7 @@ def dependency(ref: Reference, caller_dependency: Any) -> Any:
         body = await request.body()
         if ref.faults.on("idempotency-key-global"):  # the bug: one store for every team, keyed by key and body
             return IdempotencyKey("", key, hashlib.sha256(body).hexdigest(), ref.faults)
-        fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).hexdigest()
+        fingerprint = request_fingerprint(request.method, request.url.path, body)
         found = IdempotencyKey(caller.team_id, key, fingerprint, ref.faults)
         if ref.faults.on("idempotency-check-outside-lock"):
             return await _check_outside_the_transaction(ref, found)
@@ -65,6 +67,19 @@ async def _check_outside_the_transaction(ref: Reference, key: IdempotencyKey) ->
     return replace(key, prechecked=True)
 
 
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
+
+
+def replay_unauthenticated(ref: Reference, team_id: str, key: str, fingerprint: str) -> Response | None:
+    """The idempotency-replay-before-auth fault: the stored answer, looked up before anyone checked the key."""
+    with ref.db.reader() as session:
+        record = session.get(IdempotencyRecord, (team_id, key))
+        if record is None or record.fingerprint != fingerprint:
+            return None  # a new request, or a conflict: the app (and its authentication) takes it from here
+        return _stored_answer(record, IdempotencyKey(team_id, key, fingerprint, ref.faults))
+
+
 def _reused() -> ApiError:
     return ApiError(409, "idempotency_key_reused", "This Idempotency-Key was used with a different request",
                     param="Idempotency-Key")
@@ -74,7 +89,10 @@ def _stored_answer(record: IdempotencyRecord, key: IdempotencyKey) -> Response:
     media_type = record.media_type
     if key.faults.on("idempotency-replay-text-html"):  # the bug: the headers were not stored
         media_type = "text/html; charset=utf-8"
-    return Response(record.body.encode(), status_code=record.status, media_type=media_type)
+    status = record.status
+    if key.faults.on("idempotency-replay-200"):  # the bug: the status column was never written
+        status = 200
+    return Response(record.body.encode(), status_code=status, media_type=media_type)
 
 
 def replay(unit: Unit, key: IdempotencyKey | None) -> Response | None:
@@ -108,3 +126,32 @@ def remember(unit: Unit, key: IdempotencyKey | None, response: Response) -> Resp
     else:
         unit.session.add(record)
     return response
+
+
+async def _whole_body(receive: Receive) -> tuple[bytes, list[Message]]:
+    messages = [await receive()]
+    while messages[-1]["type"] == "http.request" and messages[-1].get("more_body", False):
+        messages.append(await receive())
+    return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request"), messages
+
+
+class IdempotencyBeforeAuth:
+    """The idempotency-replay-before-auth fault: the idempotency middleware runs before authentication, keyed by
+    the team of the path and the Idempotency-Key header."""
+
+    def __init__(self, app: ASGIApp, ref: Reference) -> None:
+        self.app, self.ref = app, ref
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = Headers(scope=scope).get("idempotency-key") if scope["type"] == "http" else None
+        segments = scope.get("path", "").split("/")
+        if key is None or scope["method"] != "POST" or segments[1:4] != ["api", "v1", "teams"] or len(segments) < 6:
+            await self.app(scope, receive, send)
+            return
+        body, messages = await _whole_body(receive)
+        fingerprint = request_fingerprint("POST", scope["path"], body)
+        stored = replay_unauthenticated(self.ref, segments[4], key, fingerprint)
+        if stored is not None:
+            await stored(scope, receive, send)
+            return
+        await self.app(scope, replaying(messages, receive), send)

@@ -105,7 +105,8 @@ class Renderer:
         body: dict[str, Any] = {"success": True}
         if pagination is not None and self.extras == "everywhere":
             body["object"] = "list"
-        body["data"] = data
+        if pagination is None or data != [] or not self.faults.on("empty-list-data-omitted"):
+            body["data"] = data  # (the fault: Go's `json:"data,omitempty"` drops an empty slice)
         meta = self.meta() or {}
         if pagination is not None:
             if self.faults.on("pagination-under-meta"):
@@ -180,6 +181,9 @@ class Renderer:
             return Response(status_code=204)
         if answer == "object" and deleted_object is not None:
             return self.ok(deleted_object)
+        if choice == "ticket-delete-answer" and self.faults.on("delete-answer-untyped"):
+            typed = self.ok({"id": object_id, "deleted": True})  # the bug: Starlette's base Response, no media type
+            return Response(bytes(typed.body), status_code=typed.status_code)
         return self.ok({"id": object_id, "deleted": True})
 
     # ---------------------------------------------------------------------- events

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -36,7 +36,11 @@ def router(ref: Reference) -> APIRouter:
         window = paging.window(page, total)
         rows = [] if window is None else session.scalars(
             select(Webhook).where(condition).order_by(Webhook.seq).offset(window[0]).limit(window[1])).all()
-        return ref.render.ok([ref.render.webhook(row) for row in rows], pagination=page.pagination(ref, total))
+        pagination = page.pagination(ref, total)
+        if ref.faults.on("webhook-list-hasmore-int"):  # the bug: computed in SQL, SQLite's 0/1
+            pagination["hasMore"] = session.scalar(text("SELECT count(*) > :end FROM webhooks WHERE team_id = :team"),
+                                                   {"end": page.number * page.size, "team": caller.team_id})
+        return ref.render.ok([ref.render.webhook(row) for row in rows], pagination=pagination)
 
     if ref.faults.on("pk-registers-webhooks"):  # the bug: the read dependency, copied from the list route
         registrar, idempotency_key = reader, idempotency.dependency(ref, reader)
@@ -94,12 +98,17 @@ def create_webhook(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
     if stored is not None:
         return stored
     values = body.model_dump()
-    if not is_http_url(values["url"]):
+    valid_url = is_http_url(values["url"])
+    cleaned_after_save = ref.faults.on("webhook-validated-after-save")  # Django: create(), then full_clean()
+    if not valid_url and not cleaned_after_save:
         raise ref.errors.invalid("url", "url must be an http or https URL")
     row = Webhook(id=str(uuid.uuid4()), team_id=caller.team_id, url=values["url"],
                   events=list(dict.fromkeys(values["events"])), secret="whsec_" + secrets.token_hex(16),
                   is_active=True, created_us=now_us())
     unit.session.add(row)
     unit.session.flush()
+    if not valid_url:
+        unit.session.commit()  # the bug: create() autocommitted the row before the model was validated
+        raise ref.errors.invalid("url", "url must be an http or https URL")
     ref.dispatcher.forget(caller.team_id)  # (the DELETE route does not: webhook-targets-cached-past-delete)
     return idempotency.remember(unit, key, ref.render.ok(ref.render.webhook(row, with_secret=True), 201))

@@ -148,8 +148,21 @@ def _upserted_by_collation(values: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+SQLITE_INTEGER = range(-(2**63), 2**63)
+
+
+def _indexed_numbers(values: dict[str, Any]) -> None:
+    """The customfield-int64-overflow-500 fault: numeric values also go to an EAV index table's INTEGER column,
+    and sqlite3 cannot bind an integer beyond 64 bits."""
+    for value in values.values():
+        if isinstance(value, int) and not isinstance(value, bool) and value not in SQLITE_INTEGER:
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+
 def stored_custom_fields(ref: Reference, values: dict[str, Any]) -> dict[str, Any]:
     """customFields as the store keeps them (faithfully, but for the faults' column types)."""
+    if ref.faults.on("customfield-int64-overflow-500"):
+        _indexed_numbers(values)
     if ref.faults.on("customfields-keys-ci-collation"):  # an EAV table, its key column in a *_ai_ci collation
         values = _upserted_by_collation(values)
     if ref.faults.on("customfields-float32"):  # an EAV table, its numeric value column a FLOAT
