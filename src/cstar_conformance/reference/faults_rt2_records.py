@@ -16,9 +16,9 @@ ROWS: tuple[tuple[str, str, str], ...] = (
      "The update DTO's strings are `constr(strip_whitespace=True)` (the create DTO's are not): leading and trailing "
      "spaces of name, notes and tags set by a PATCH are cut off."),
     ("timestamp-millis-unpadded", "PATCH-IMMUTABLE-FIELDS,CUSTOMER-SHAPE,PATCH-UPDATEDAT-MOVES",
-     "The serializer formats the fraction as `${ms}` without padStart(3, '0'): 7 ms is written `.7Z` (700 ms), "
-     "so a record stamped in the first 100 ms of a second shows a later instant and updatedAt can go backwards "
-     "(or fall below createdAt) on the next write."),
+     "The serializer formats the fraction as `${ms}` without padStart(3, '0'): 31 ms is written `.31Z` (310 ms), "
+     "so after a create in the first 100 ms of a second, a PATCH later in that second shows updatedAt going "
+     "backwards and below createdAt."),
     ("customfields-emptied-as-array", "CUSTOMER-SHAPE",
      "PHP json_encode of the merged custom-field array: a PATCH that leaves customFields empty (null removing the "
      "last key) stores and answers `[]` instead of `{}` from then on."),
@@ -47,6 +47,9 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("create-tags-second-transaction", "CREATE-VALIDATION,REJECTED-CHANGES-NOTHING",
      "The customer row is INSERTed and autocommitted before its tags go to the tag table in a second step with "
      "their own validation: a create whose tags hold a non-string is answered 400 but the customer exists."),
+    ("email-unique-prefix-index", "EMAIL-DISTINCT-ADDRESSES,CREATE-2XX",
+     "The per-team unique key on the address is a MySQL prefix index, UNIQUE KEY (team_id, email(64)): two "
+     "addresses that share their first 64 characters (one local part at two long domains) collide, 409."),
     ("notes-html-escaped", "CREATE-ROUNDTRIP",
      "express-validator's `.escape()` in the notes field's chain (input sanitizing against XSS): notes come back "
      "HTML-escaped (`&` → `&amp;`, `'` → `&#x27;`, `<` → `&lt;`)."),
