@@ -29,6 +29,7 @@ from .writes import (
     merge_patch,
     parse_customer_id,
     stored_custom_fields,
+    stored_notes,
     stored_tags,
     stored_text,
 )
@@ -144,8 +145,10 @@ def _by_primary_key(session: Session, team: str | None, customer_id: str) -> Cus
 
 
 def _state(row: Customer) -> dict[str, Any]:
+    custom_fields = row.custom_fields  # a JSON array only where a fault stored one
     return {"name": row.name, "email": row.email, "status": row.status, "sentiment": row.sentiment,
-            "tags": list(row.tags), "notes": row.notes, "customFields": dict(row.custom_fields)}
+            "tags": list(row.tags), "notes": row.notes,
+            "customFields": dict(custom_fields) if isinstance(custom_fields, dict) else list(custom_fields)}
 
 
 def _patched(ref: Reference, current: dict[str, Any], patch: BaseModel, fields: set[str]) -> dict[str, Any]:
@@ -179,13 +182,54 @@ def _patched(ref: Reference, current: dict[str, Any], patch: BaseModel, fields: 
 
 
 def _patched_custom_fields(ref: Reference, current: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:
+    faults = ref.faults
+    merged = _merged_custom_fields(ref, current, patch)
+    if faults.on("patch-customfields-falsy-dropped") and isinstance(merged, dict):  # lodash _.pickBy(merged)
+        merged = {key: value for key, value in merged.items() if _truthy_in_javascript(value)}
+    if faults.on("customfields-emptied-as-array") and merged == {}:
+        return []  # type: ignore[return-value] - PHP: json_encode of an empty array is []
+    return merged
+
+
+def _merged_custom_fields(ref: Reference, current: dict[str, Any], patch: dict[str, Any] | None) -> dict[str, Any]:
     if patch is None:
         return {}
+    if not isinstance(patch, dict):
+        return patch  # an array: only the customfields-array-accepted fault lets one through
     if ref.mode.takes("customfields-patch", "replace"):
         return {key: value for key, value in patch.items() if value is not None}
     if ref.faults.on("patch-customfields-null-stored"):
         return current | patch
+    if ref.faults.on("patch-customfields-dotted-path"):
+        return _set_by_paths(current, patch)
     return merge_patch(current, patch)
+
+
+def _truthy_in_javascript(value: Any) -> bool:
+    if value is None or value is False or value == "":
+        return False
+    return not (isinstance(value, int | float) and not isinstance(value, bool) and value == 0)
+
+
+def _set_by_paths(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The patch-customfields-dotted-path fault: each key a MongoDB `$set` (null: `$unset`) of
+    `customFields.<key>`, where a dot separates the levels of a path."""
+    result = dict(current)
+    for key, value in patch.items():
+        *parents, last = key.split(".")
+        node = result
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict) and value is None:
+                break  # $unset of a path that is not there: nothing to do
+            node[part] = child = dict(child) if isinstance(child, dict) else {}
+            node = child
+        else:
+            if value is None:
+                node.pop(last, None)
+            else:
+                node[last] = value
+    return result
 
 
 def _check_email(ref: Reference, session: Session, row: Customer, current: dict[str, Any], new: dict[str, Any],
@@ -238,7 +282,7 @@ def _write(ref: Reference, row: Customer, new: dict[str, Any], read_only: dict[s
         row.email_lower = email_key(ref, email)
     row.status, row.sentiment = new["status"], new["sentiment"]
     row.tags = stored_tags(ref, new["tags"])
-    row.notes = stored_text(ref, new["notes"]) if isinstance(new["notes"], str) else new["notes"]
+    row.notes = stored_notes(ref, new["notes"])
     custom_fields = stored_custom_fields(ref, new["customFields"])
     if faults.on("patch-customfields-mutated-in-place"):  # a plain JSON column: no change event, no UPDATE
         row.custom_fields.clear()

@@ -5,7 +5,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ from .writes import (
     find_customer,
     parse_customer_id,
     stored_custom_fields,
+    stored_notes,
     stored_tags,
     stored_text,
 )
@@ -113,13 +114,13 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
         name = name[:100]
     given = {key: value for key, value in values.items() if value is not None}
     state = defaults(ref) | given  # absent and null (where the mode accepts it) both take the default
-    notes = state["notes"]
+    tags_apart = faults.on("create-tags-second-transaction")
     stamp = now_us()
     row = Customer(
         id=str(uuid.uuid4()), team_id=caller.team_id, name=name, name_lower=name.lower(), email=email,
         email_lower=email_key(ref, email), status=state["status"], sentiment=state["sentiment"],
-        tags=stored_tags(ref, state["tags"]),
-        notes=stored_text(ref, notes) if notes is not None else None,
+        tags=[] if tags_apart else stored_tags(ref, state["tags"]),
+        notes=stored_notes(ref, state["notes"]),
         custom_fields=stored_custom_fields(ref, state["customFields"]),
         ticket_count=0, created_us=stamp, updated_us=stamp, deleted=False,
     )
@@ -136,7 +137,10 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
         unit.session.flush()
     except IntegrityError:
         raise duplicate_email(ref) from None
-    customer = ref.render.customer(row)
+    if tags_apart:
+        _tags_in_second_step(ref, unit, row, state["tags"])
+    shown = _newest_of_the_team(ref, unit, caller.team_id) if faults.on("create-rereads-latest-row") else None
+    customer = ref.render.customer(shown or row)
     if faults.on("created-at-rounded-on-store"):  # DATETIME(0) columns; the answer is the in-memory object
         _store_whole_seconds(unit.session, row)
     if faults.on("search-index-stale-on-update"):  # the search index is written here and nowhere else
@@ -145,6 +149,33 @@ def create_customer(ref: Reference, unit: Unit, caller: Caller, body: BaseModel,
         unit.publish(caller.team_id, "customer.created", customer)
     answer = {"id": row.id} if faults.on("create-returns-id-only") else customer
     return idempotency.remember(unit, key, ref.render.ok(answer, status))
+
+
+def _tags_in_second_step(ref: Reference, unit: Unit, row: Customer, tags: list[Any]) -> None:
+    """The create-tags-second-transaction fault: the customer's INSERT is committed on its own, then the tags
+    are checked and written by the tag table's step — too late to take the customer back."""
+    unit.session.commit()
+    try:
+        checked = TypeAdapter(ref.models.create_tags).validate_python(tags, strict=True)
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in ("tags", *problem["loc"]))
+        raise ref.errors.invalid(where, f"{where}: {problem['msg']}") from None
+    row.tags = stored_tags(ref, checked)
+    unit.session.flush()
+
+
+LATEST_ROW_WINDOW_SECONDS = 0.1  # create-rereads-latest-row: the post-save hooks between the INSERT and the read
+
+
+def _newest_of_the_team(ref: Reference, unit: Unit, team_id: str) -> Customer | None:
+    """The create-rereads-latest-row fault: the INSERT is autocommitted, and after the post-save hooks the new
+    customer is read back as the team's newest row (Django's `.latest("id")`) instead of by its own key."""
+    unit.session.commit()
+    time.sleep(LATEST_ROW_WINDOW_SECONDS)
+    with ref.db.reader() as session:
+        return session.scalars(select(Customer).where(Customer.team_id == team_id, Customer.deleted.is_(False))
+                               .order_by(Customer.seq.desc()).limit(1)).first()
 
 
 def _store_whole_seconds(session: Session, row: Customer) -> None:

@@ -8,6 +8,7 @@ as sent. Query parameters arrive as strings: page numbers must be plain decimal 
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -46,6 +47,7 @@ class Models:
     ticket_query: type[BaseModel]
     page_query: type[BaseModel]
     nullable: frozenset[str]  # optional body fields that accept null (as "empty")
+    create_tags: Any = None  # the strict type of `tags` (checked apart only under create-tags-second-transaction)
 
 
 def _invalid(message: str) -> PydanticCustomError:
@@ -69,7 +71,9 @@ def _email_checker(faults: FaultSet) -> Any:
 
 
 def _custom_fields_checker(nested_allowed: bool, limit: int) -> Any:
-    def check(value: dict[str, Any]) -> dict[str, Any]:
+    def check(value: dict[str, Any] | list[Any]) -> dict[str, Any] | list[Any]:
+        if isinstance(value, list):  # only the customfields-array-accepted fault's type lets one through
+            return value
         for key, item in value.items():
             if not nested_allowed and isinstance(item, (dict, list)):
                 raise _invalid(f"the value of {key!r} must be a string, number, boolean or null")
@@ -157,6 +161,12 @@ def _nfkc(value: str) -> str:
     return unicodedata.normalize("NFKC", value)
 
 
+def _without_format_characters(value: str) -> str:
+    """The name-invisible-chars-stripped fault: an anti-spoofing display-name sanitizer drops every invisible
+    format character (category Cf: ZWJ, ZWNJ, LRM/RLM, bidi embeddings, emoji tag characters)."""
+    return "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+
+
 def _sequence_as_list(value: Any) -> Any:
     """The tags-string-split fault: any Sequence is taken for a list of tags — a string is one of characters."""
     return list(value) if isinstance(value, Sequence) and not isinstance(value, list) else value
@@ -174,16 +184,20 @@ class _Strings:
     tags: Any
 
 
-def _strings(limit: int, mode: Mode, faults: FaultSet) -> _Strings:
-    """The string types of a customer body for one length limit (and the faults that bend it)."""
+def _strings(limit: int, mode: Mode, faults: FaultSet, strip: bool = False) -> _Strings:
+    """The string types of a customer body for one length limit (and the faults that bend it); `strip` plays
+    the patch-strings-stripped fault (`constr(strip_whitespace=True)` on the update DTO)."""
     byte_limit = [_utf8_bytes_at_most(ORDINARY_LENGTH)] if faults.on("length-in-bytes") else []
     lax = [BeforeValidator(_number_as_string)] if faults.on("lax-string-coercion") else []
-    name_checks: list[Any] = [*lax, StringConstraints(min_length=1, max_length=limit), *byte_limit]
+    trim = {"strip_whitespace": True} if strip else {}
+    name_checks: list[Any] = [*lax, StringConstraints(min_length=1, max_length=limit, **trim), *byte_limit]
     if mode.takes("whitespace-name", "rejected"):
         name_checks.append(AfterValidator(_not_blank))
     if faults.on("name-nfkc-normalized"):
         name_checks.append(AfterValidator(_nfkc))
-    text = Annotated[str, *lax, StringConstraints(max_length=limit), *byte_limit]
+    if faults.on("name-invisible-chars-stripped"):
+        name_checks.append(AfterValidator(_without_format_characters))
+    text = Annotated[str, *lax, StringConstraints(max_length=limit, **trim), *byte_limit]
     split = [BeforeValidator(_sequence_as_list)] if faults.on("tags-string-split") else []
     return _Strings(Annotated[str, *name_checks], text, Annotated[list[text], *split, Field(max_length=MAX_TAGS)])
 
@@ -200,24 +214,38 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
         return kind | None if field in nullable else kind
 
     on_create = _strings(limit, mode, faults)
-    on_patch = _strings(ORDINARY_LENGTH - 1, mode, faults) if faults.on("patch-limit-254") else on_create
+    stripped = faults.on("patch-strings-stripped")
+    if faults.on("patch-limit-254") or stripped:
+        on_patch = _strings(ORDINARY_LENGTH - 1 if faults.on("patch-limit-254") else limit, mode, faults, stripped)
+    else:
+        on_patch = on_create
     Email = Annotated[str, AfterValidator(_email_checker(faults))]
     Text = on_create.text  # noqa: N806
-    CustomFields = Annotated[dict[str, Any], AfterValidator(
+    # the customfields-array-accepted bug: "is it an object?" asked as JavaScript's typeof does (arrays are)
+    object_like: Any = dict[str, Any] | list[Any] if faults.on("customfields-array-accepted") else dict[str, Any]
+    CustomFields = Annotated[object_like, AfterValidator(  # noqa: N806
         _custom_fields_checker(mode.takes("customfields-nested", "accepted"), limit))]
     case_insensitive = faults.on("enum-case-insensitive")
     Status, Sentiment = _enum(STATUSES, case_insensitive), _enum(SENTIMENTS, case_insensitive)  # noqa: N806
+    # the patch-sentiment-unvalidated bug: the hand-written update DTO declares sentiment a plain string
+    PatchSentiment = str if faults.on("patch-sentiment-unvalidated") else Sentiment  # noqa: N806
     body_config = ConfigDict(strict=True, extra=extra)
 
     Name, CreateText, CreateTags = on_create.name, on_create.text, on_create.tags  # noqa: N806
     PatchName, PatchText, PatchTags = on_patch.name, on_patch.text, on_patch.tags  # noqa: N806
+    # the create-tags-second-transaction bug: the customer's DTO leaves the tags to the tag table's own step
+    BodyTags = list[Any] if faults.on("create-tags-second-transaction") else CreateTags  # noqa: N806
+    CreateNotes, PatchNotes = CreateText, PatchText  # noqa: N806
+    if faults.on("notes-html-escaped"):  # an input sanitizer in the field's validation chain
+        CreateNotes = Annotated[CreateText, AfterValidator(html.escape)]  # noqa: N806
+        PatchNotes = Annotated[PatchText, AfterValidator(html.escape)]  # noqa: N806
 
     class CustomerFields(BaseModel):
         model_config = body_config
         status: optional("status", Status) = None
         sentiment: optional("sentiment", Sentiment) = None
-        tags: optional("tags", CreateTags) = None
-        notes: optional("notes", CreateText) = None
+        tags: optional("tags", BodyTags) = None
+        notes: optional("notes", CreateNotes) = None
         customFields: optional("customFields", CustomFields) = None
 
     if faults.on("create-missing-email-201"):
@@ -232,8 +260,9 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
     class CustomerPatch(CustomerFields):  # absent → None (defaults are not validated); an explicit null fails
         name: PatchName = None
         email: Email = None
+        sentiment: optional("sentiment", PatchSentiment) = None
         tags: optional("tags", PatchTags) = None
-        notes: optional("notes", PatchText) = None
+        notes: optional("notes", PatchNotes) = None
 
     if faults.on("patch-resets-ticketcount"):
         class TablePatch(CustomerPatch):  # the bug: the update model exposes read-only columns
@@ -285,4 +314,4 @@ def build_models(mode: Mode, faults: FaultSet) -> Models:
         customerId: str | None = None
 
     return Models(CustomerCreate, patch_model, TicketCreate, WebhookCreate, CustomerQuery, TicketQuery,
-                  PageQuery, nullable)
+                  PageQuery, nullable, CreateTags)

@@ -90,6 +90,8 @@ class Renderer:
             return moment.isoformat(timespec="microseconds")
         if self.mode.takes("timestamps", "seconds-z"):
             return f"{whole}Z"
+        if self.faults.on("timestamp-millis-unpadded"):  # the bug: `${ms}` without padStart(3, "0")
+            return f"{whole}.{micros // 1000}Z"
         return f"{whole}.{micros // 1000:03d}Z"
 
     def meta(self) -> dict[str, Any] | None:
@@ -151,6 +153,9 @@ class Renderer:
         })
 
     def _custom_fields(self, values: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(values, list) and (self.faults.on("customfields-array-accepted")
+                                         or self.faults.on("customfields-emptied-as-array")):
+            return list(values)  # type: ignore[return-value] - what those faults stored, encoded as it is
         if self.faults.on("customfields-keys-camelized"):  # the serializer camelizes every key it meets
             return camelized(values)
         return dict(values)

@@ -91,6 +91,9 @@ class IdempotencyRecord(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
+EMAIL_INDEX_PREFIX = 64  # the email-unique-prefix-index fault: characters of the address the unique key holds
+
+
 def email_index(faults: FaultSet) -> str:
     """The DDL of the index that keeps an address unique per team (whatever its letter case) among live
     customers — and the way each uniqueness fault gets it wrong."""
@@ -101,6 +104,8 @@ def email_index(faults: FaultSet) -> str:
         columns = "team_id, email"
     elif faults.on("email-unique-global"):
         columns = "email_lower"
+    elif faults.on("email-unique-prefix-index"):  # MySQL's UNIQUE KEY (team_id, email(64)): a prefix index
+        columns = f"team_id, substr(email_lower, 1, {EMAIL_INDEX_PREFIX})"
     where = "" if faults.on("delete-keeps-email-reserved") else " WHERE deleted = 0"
     return f"CREATE UNIQUE INDEX ux_customers_email ON customers ({columns}){where}"
 

@@ -12,12 +12,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .context import Reference
+from .context import Reference, parse_json
 from .errors import UUID_RE, ApiError, not_found
 from .storage import Customer
 
+ID_LENGTH = 36
+
 
 def parse_customer_id(ref: Reference, raw: str) -> str:
+    if ref.faults.on("customer-id-cast-truncates") and UUID_RE.fullmatch(raw[:ID_LENGTH]):
+        return raw[:ID_LENGTH].lower()  # the bug: CAST(@id AS uniqueidentifier) ignores what follows the 36th
     if ref.faults.on("malformed-id-500"):
         return str(uuid.UUID(raw))  # the bug: the ValueError of a malformed id escapes (500)
     if not UUID_RE.fullmatch(raw):
@@ -98,12 +102,31 @@ def stored_text(ref: Reference, value: str) -> str:
     return value
 
 
+def stored_notes(ref: Reference, notes: str | None) -> str | None:
+    """`notes` as its nullable text column keeps it."""
+    if notes is None:
+        return None
+    if notes == "" and ref.faults.on("notes-empty-string-null"):  # Oracle VARCHAR2: '' IS NULL
+        return None
+    return stored_text(ref, notes)
+
+
 def stored_tags(ref: Reference, tags: list[str]) -> list[str]:
     """`tags` as stored: each as its text column keeps it, repeats collapsed where the mode says so."""
     stored = [stored_text(ref, tag) for tag in tags]
     if ref.mode.takes("tag-duplicates", "collapsed"):
         stored = list(dict.fromkeys(stored))
     return stored
+
+
+def _read_back_from_text(value: Any) -> Any:
+    """What an EAV text value column gives back when read as "JSON if it parses, else the raw text"."""
+    if not isinstance(value, str):
+        return value  # written as JSON text, read back the same
+    try:
+        return parse_json(value.encode("utf-8"))  # the bug: the raw string is parsed too
+    except ValueError:
+        return value
 
 
 def _as_text(value: Any) -> Any:
@@ -159,10 +182,17 @@ def _indexed_numbers(values: dict[str, Any]) -> None:
             raise OverflowError("Python int too large to convert to SQLite INTEGER")
 
 
+ARRAY_FAULTS = ("customfields-array-accepted", "customfields-emptied-as-array")  # a JSON array may be stored
+
+
 def stored_custom_fields(ref: Reference, values: dict[str, Any]) -> dict[str, Any]:
     """customFields as the store keeps them (faithfully, but for the faults' column types)."""
+    if isinstance(values, list) and any(ref.faults.on(name) for name in ARRAY_FAULTS):
+        return list(values)  # type: ignore[return-value] - the faults' array, kept as such
     if ref.faults.on("customfield-int64-overflow-500"):
         _indexed_numbers(values)
+    if ref.faults.on("customfields-text-reparsed"):  # an EAV table: strings written raw, JSON text otherwise
+        values = {key: _read_back_from_text(value) for key, value in values.items()}
     if ref.faults.on("customfields-keys-ci-collation"):  # an EAV table, its key column in a *_ai_ci collation
         values = _upserted_by_collation(values)
     if ref.faults.on("customfields-float32"):  # an EAV table, its numeric value column a FLOAT
