@@ -97,11 +97,20 @@ def test_success_and_error_envelopes_and_content_type_are_checked_on_every_answe
 
 def test_every_rule_the_model_names_is_in_the_catalogue_not_a_may_and_in_judged_rules() -> None:
     source = "".join(p.read_text() for p in Path(__file__).resolve().parents[2].joinpath(
-        "src", "cstar_conformance", "model").glob("*.py") if p.name != "__init__.py")
+        "src", "cstar_conformance", "model").glob("*.py") if p.name not in ("__init__.py", "invariants.py"))
     named = set(re.findall(r'"([A-Z][A-Z0-9]+(?:-[A-Z0-9]+)+)"', source))
     assert named and named <= set(BY_ID), sorted(named - set(BY_ID))
     assert not [r for r in named if BY_ID[r].level.value == "MAY"]
     assert named == set(JUDGED_RULES), sorted(named ^ set(JUDGED_RULES))
+
+
+def test_every_rule_the_model_judges_has_its_invariant_written_down() -> None:
+    from cstar_conformance.model.invariants import INVARIANTS
+
+    assert {i.rule for i in INVARIANTS} == set(JUDGED_RULES)
+    modules = {p.stem for p in Path(__file__).resolve().parents[2].joinpath("src", "cstar_conformance", "model").glob(
+        "*.py")}
+    assert {w.strip() for i in INVARIANTS for w in i.where.split(",")} <= modules
 
 
 # ------------------------------------------------------------------------------------------ create

@@ -14,6 +14,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from cstar_conformance.model.invariants import INVARIANTS
 from cstar_conformance.reference import modes
 from cstar_conformance.rules import RULES, SECTIONS, Level
 from cstar_conformance.selfcheck.trace import ROOT, matrix
@@ -36,11 +37,13 @@ stable id (tests, faults, reports and `summary.json` name it) and a level:
 Where a MUST row allows two answers ("403 or 404"), the choice between them is a MAY: the suite accepts
 both and the reference's legal modes take each.
 
-For each rule the table names the suite tests that check it (test functions; parametrized cases are
-counted), the fault switches of the reference that break it (each one proven caught by a test of the
-rule, see `make mutants`), and the legal-variation choices of the reference that concern it, with the
-modes (`clean`, `alt`, `edge`) that take each alternative. The whole choice × mode matrix closes the
-document.
+For each rule the table names the invariant the contract model (`src/cstar_conformance/model/`) checks on
+every answer the suite receives — scenario checks, fuzzing, exploration, set-up and cleanup alike — and the
+module that checks it; the suite tests that check it (test functions; parametrized cases are counted), the
+fault switches of the reference that break it (each one proven caught by a test of the rule, see
+`make mutants`; `docs/red-team.md` tells which were written blind), and the legal-variation choices of the
+reference that concern it, with the modes (`clean`, `alt`, `edge`) that take each alternative. The whole
+choice × mode matrix closes the document.
 """
 
 
@@ -95,15 +98,20 @@ def render() -> str:
         if not rules:
             continue
         out.append(f"\n## {title}\n")
-        out.append("| id | level | rule | tests | faults | legal variation |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| id | level | rule | invariant on every answer (the model) | tests | faults | legal variation |")
+        out.append("|---|---|---|---|---|---|---|")
         for r in rules:
             row = rows[r.id]
             faults = "<br>".join(f"`{name}`" for name in row["faults"]) or "—"  # type: ignore[union-attr]
             variation = "<br>".join(by_rule.get(r.id, [])).replace("|", "\\|") or "—"
             statement = r.statement.replace("|", "\\|")
+            invariant = "<br>".join(f"{i.statement} (`model/{i.where.split(',')[0]}.py`"
+                                    + (f" and {', '.join(f'`{w.strip()}`' for w in i.where.split(',')[1:])})"
+                                       if "," in i.where else ")")
+                                    for i in INVARIANTS if i.rule == r.id).replace("|", "\\|") or "—"
             out.append(f"| `{r.id}` | {r.level.value} | **{r.title.replace('|', chr(92) + '|')}** "
-                       f"{statement} | {_tests_cell(row['tests'])} | {faults} | {variation} |")  # type: ignore[arg-type]
+                       f"{statement} | {invariant} | {_tests_cell(row['tests'])} | {faults} | "  # type: ignore[arg-type]
+                       f"{variation} |")
     out += _matrix()
     return "\n".join(out) + "\n"
 
