@@ -87,3 +87,19 @@ def test_no_module_is_over_400_lines() -> None:
     long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long, long
+
+
+def test_the_contract_model_is_pure() -> None:
+    """The model imports nothing of the suite's shell (no pytest, no HTTP, no session): only the rules catalogue
+    and itself, so that it is tested with plain values."""
+    shell = {"pytest", "httpx", "requests", "schemathesis", "hypothesis", "werkzeug", "pytest_httpserver"}
+    bad = {}
+    for path in (PACKAGE / "model").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+        names |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        ours = {i for i in _imports(path) if not i.startswith(("cstar_conformance.model", "cstar_conformance.rules"))}
+        if names & shell or ours:
+            bad[path.name] = sorted(names & shell) + sorted(ours)
+    assert not bad, bad

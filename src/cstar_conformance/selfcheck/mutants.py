@@ -68,6 +68,7 @@ WHOLE_SUITE: frozenset[str] = frozenset({"rate-limit-no-retry-after"})
 # id (NO-5XX), timestamps without a zone (the response schema), a request without a key let through (AUTH).
 FUZZ_PROOF: frozenset[str] = frozenset({"malformed-id-500", "timestamps-naive", "auth-missing-key-allowed"})
 FUZZ_SUITE = "suites/contract/"
+EXPLORATION = "suites/exploration/"
 # pytest plugins the scenario checks never use: leaving them out saves ~3 s of start-up per run.
 SCENARIO_IDLE_PLUGINS = ("xdist", "xdist.looponfail", "pytest-split", "pytest_httpserver", "anyio",
                          "allure_pytest", "schemathesis", "hypothesispytest")
@@ -166,12 +167,24 @@ def evaluate(name: str, rules: list[str], status: int, summary: dict[str, Any], 
 
 def mutate(name: str, faults: list[str], variant: str, rules: list[str], extra: list[str],
            checks: list[str] | None = None) -> Run:
-    with tempfile.TemporaryDirectory(prefix=f"mutant-{name}-") as tmp:
-        args = [*extra, "--reference-variant", variant]
-        for fault in faults:
-            args += ["--reference-fault", fault]
-        status, summary, seconds, tail = run_suite(args, Path(tmp), checks=checks)
-        return evaluate(name, rules, status, summary, seconds, tail)
+    """One run against the reference with `faults`. A fault's run goes in two stages: its rules' scenario checks
+    first (the contract model judges their every answer), then — only if those stayed green — the same with the
+    model-based exploration, which costs more and catches what no scenario reaches."""
+    staged = checks is not None and any(c.startswith(EXPLORATION) for c in checks) and \
+        any(not c.startswith(EXPLORATION) for c in checks)
+    stages = [[c for c in checks if not c.startswith(EXPLORATION)], checks] if staged and checks else [checks]
+    spent = 0.0
+    for stage in stages:
+        with tempfile.TemporaryDirectory(prefix=f"mutant-{name}-") as tmp:
+            args = [*extra, "--reference-variant", variant]
+            for fault in faults:
+                args += ["--reference-fault", fault]
+            status, summary, seconds, tail = run_suite(args, Path(tmp), checks=stage)
+            spent += seconds
+            run = evaluate(name, rules, status, summary, spent, tail)
+        if run.ok:
+            break
+    return run
 
 
 def table(runs: list[Run]) -> str:
