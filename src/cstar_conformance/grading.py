@@ -105,16 +105,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if levels.is_finding(grade.level, state.strict):
             report.outcome = "skipped"
             report.wasxfail = f"{reporting.FINDING_PREFIX} [{', '.join(grade.ids)}]: {reporting.short_message(report)}"
-    # The contract model's violations, whatever this check was about: set-up's wait for the check itself
-    # (a set-up that ended well is followed by the call, graded with them); a stopped run grades nothing.
-    stopped = call.excinfo is not None and call.excinfo.errisinstance(BudgetExhausted)
-    if not stopped and state._observer is not None and (report.when != "setup" or not report.passed):
-        violations = state.observer.take()
-        if violations:
-            own = rules.split(",") if rules else []
-            if call.excinfo is not None and call.excinfo.errisinstance(ModelViolation):
-                own = []  # the check stopped at the model's verdict: graded by the rules broken alone
-            rules = _graded_by_model(report, violations, own, state.strict)
     # Requests and 429s of this phase alone (setup, call, teardown): reports add them up per test.
     # Housekeeping (the session's cleanup and sweep, run in the last test's teardown) is counted in
     # the run's total but not charged to that test.
@@ -130,6 +120,35 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     ]
     item.stash[_REQUESTS_AT_START], item.stash[_429_AT_START] = requests, limited
     item.stash[_HOUSEKEEPING_AT_START] = housekeeping
+
+
+class ModelGrading:
+    """The contract model's violations, whatever the check was about, graded last of all (outermost), after
+    every other plugin made its report: set-up's wait for the check itself (a set-up that ended well is followed
+    by the call, graded with them); a stopped run grades nothing."""
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        state = current()
+        if state is None or state._observer is None or (report.when == "setup" and report.passed):
+            return
+        if call.excinfo is not None and call.excinfo.errisinstance(BudgetExhausted):
+            return
+        violations = state.observer.take()
+        if not violations:
+            return
+        properties = dict(report.user_properties)
+        rules = str(properties.get("rules", ""))
+        own = rules.split(",") if rules else []
+        if call.excinfo is not None and call.excinfo.errisinstance(ModelViolation):
+            own = []  # the check stopped at the model's verdict: graded by the rules broken alone
+            report.longrepr = str(call.excinfo.value)
+        graded = _graded_by_model(report, violations, own, state.strict)
+        level = levels.Grade(tuple(BY_ID[r] for r in graded.split(",") if r in BY_ID)).level
+        report.user_properties = [(name, graded if name == "rules" else (level.value if level else "")
+                                   if name == "level" else value) for name, value in report.user_properties]
 
 
 def _graded_by_model(report: pytest.TestReport, violations: list[Violation], own: list[str], strict: bool) -> str:

@@ -121,6 +121,8 @@ def pytest_configure(config: pytest.Config) -> None:
     for plugin, name in ((fixtures, "cstar-fixtures"), (grading, "cstar-grading")):
         if not config.pluginmanager.is_registered(plugin):
             config.pluginmanager.register(plugin, name)
+    if not config.pluginmanager.has_plugin("cstar-model"):
+        config.pluginmanager.register(grading.ModelGrading(), "cstar-model")
     if getattr(config.option, "dist", "no") == "load":
         # Module fixtures (seeded datasets, a webhook registration) and file order belong together.
         config.option.dist = "loadfile"

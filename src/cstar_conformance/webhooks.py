@@ -21,6 +21,8 @@ SIGNATURE_TOLERANCE = 300  # seconds
 FAILING = "-failing"  # answers every delivery 500
 SLOW = "-slow"  # answers every delivery after SLOW_SECONDS
 SLOW_SECONDS = 2.0
+HANGING = "-hanging"  # answers every delivery after HANGING_SECONDS: longer than a sender waits
+HANGING_SECONDS = 6.0
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,8 @@ class Receiver:
             return Response("failing on purpose", status=500)
         if SLOW in request.path:
             time.sleep(SLOW_SECONDS)
+        if HANGING in request.path:
+            time.sleep(HANGING_SECONDS)
         return Response("ok", status=200)
 
     def deliveries(self, path: str) -> list[Delivery]:

@@ -9,6 +9,7 @@ besides (never a 5xx, never accepted when invalid, exactly as sent wherever the 
 from __future__ import annotations
 
 import json
+import time
 from itertools import cycle
 from typing import Any
 
@@ -99,9 +100,14 @@ def test_almost_right_keys_are_401_and_every_spelling_of_bearer_works(api: ApiCl
                                             f"{expect.describe(response)}"
 
 
+WRITTEN_AT: dict[str, float] = {}  # customer id → time.monotonic() of its last write by this module
+
+
 @pytest.fixture(scope="module")
 def target_customer(factory: DataFactory) -> dict[str, Any]:
-    return capabilities.create_customer(factory, "methods")
+    made = capabilities.create_customer(factory, "methods")
+    WRITTEN_AT[made["id"]] = time.monotonic()
+    return made
 
 
 @pytest.mark.rule("HEAD-AS-GET", "OPTIONS-SAFE", "AUTH-401")
@@ -170,3 +176,67 @@ def test_every_write_with_a_publishable_key_is_403(publishable_api: ApiClient, f
                 factory.track_response(kind, response)
         assert response.status_code == 403, f"[PK-READ-ONLY] {method} {where} with a publishable key: " \
                                             f"{expect.describe(response)}"
+
+
+@pytest.mark.rule("CUSTOMFIELDS-TYPES", "NO-5XX")
+@pytest.mark.parametrize("value", [2**53 + 1, 2**63, -0.0, 1e308], ids=["2^53+1", "2^63", "-0", "1e308"])
+def test_a_number_past_ordinary_is_kept_exactly_or_refused(factory: DataFactory, value: Any) -> None:
+    response = factory.post_customer(factory.customer_body("number", customFields={"n": value}))
+    expect.no_server_error(response)
+    if response.status_code in OK:
+        kept = expect.success(response, OK).get("customFields", {}).get("n")
+        assert kept == value and type(kept) is type(value), (
+            f"[CUSTOMFIELDS-TYPES] customFields.n {value!r} was accepted as {kept!r}")
+
+
+@pytest.mark.rule("SEARCH-NAME-OR-EMAIL")
+def test_short_and_two_word_search_terms_match_substrings_only(api: ApiClient, factory: DataFactory) -> None:
+    """A one-character term, a two-character one, and two words in one order — a customer with the words in the
+    other order does not match."""
+    token = factory.unique("words")
+    capabilities.create_customer(factory, "words-ab", name=f"Alpha Beta {token}")
+    capabilities.create_customer(factory, "words-ba", name=f"Beta Alpha {token}")
+    for term in ("ẞ", "Zq", f"Alpha Beta {token}"):
+        data, _ = expect.listing(api.get("/customers", params={"search": term, "pageSize": 100}),
+                                 "SEARCH-NAME-OR-EMAIL")
+        wrong = [c.get("name") for c in data if term.lower() not in f"{c.get('name')} {c.get('email')}".lower()]
+        assert not wrong, f"[SEARCH-NAME-OR-EMAIL] search={term!r} returned customers without it: {wrong[:3]}"
+
+
+@pytest.mark.rule("TICKET-COUNT")
+def test_a_ticket_for_the_customer_id_in_capitals_is_refused_or_counted(api: ApiClient, factory: DataFactory) -> None:
+    made = capabilities.create_customer(factory, "upper-ticket")
+    response = factory.create_ticket(made["id"].upper())
+    if response.status_code in (404, 405) and response.json().get("error", {}).get("code") == "not_found" \
+            and "ticket" not in response.text.lower():
+        pytest.skip("the target has no Tickets API")
+    got = capabilities.read_back(api, made["id"])
+    assert got.get("ticketCount") == (1 if response.status_code in OK else 0), (
+        f"[TICKET-COUNT] a ticket answered {response.status_code} for the customer's id in capitals, ticketCount "
+        f"{got.get('ticketCount')}")
+
+
+@pytest.mark.rule("EMAIL-UNIQUE-CASE", "NO-5XX")
+def test_an_address_outside_ascii_in_another_letter_case_is_the_same_address(factory: DataFactory) -> None:
+    local = f"åsa-{factory.unique('case')}"
+    first = factory.post_customer(factory.customer_body("case-a", email=f"{local}@{EMAIL_DOMAIN}"))
+    expect.no_server_error(first)
+    if first.status_code not in OK:
+        pytest.skip(f"the target refuses addresses outside ASCII ({first.status_code}): its choice")
+    second = factory.post_customer(factory.customer_body("case-b", email=f"{local.upper()}@{EMAIL_DOMAIN}"))
+    assert 400 <= second.status_code < 500, (
+        f"[EMAIL-UNIQUE-CASE] {local.upper()} was accepted beside {local}: {expect.describe(second)}")
+
+
+@pytest.mark.rule("PATCH-UPDATEDAT-MOVES")
+def test_a_patch_of_tags_or_custom_fields_alone_moves_updated_at(api: ApiClient, target_customer: dict[str, Any]
+                                                                 ) -> None:
+    """The module's customer was written more than a second ago (waited for, if need be): a PATCH of its tags
+    alone, then of its custom fields alone, each moves updatedAt (the model checks both)."""
+    before = capabilities.instant(capabilities.read_back(api, target_customer["id"]).get("updatedAt"), "updatedAt")
+    wait = 1.1 - (time.monotonic() - WRITTEN_AT[target_customer["id"]])  # by the suite's clock: no skew
+    if wait > 0:
+        time.sleep(wait)
+    tags = expect.success(api.patch(f"/customers/{target_customer['id']}", {"tags": ["tags-alone"]}))
+    assert capabilities.instant(tags.get("updatedAt"), "updatedAt") > before, (
+        f"[PATCH-UPDATEDAT-MOVES] a PATCH of tags alone left updatedAt at {tags.get('updatedAt')}")

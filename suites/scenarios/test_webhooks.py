@@ -338,3 +338,71 @@ def test_x_event_type_header_when_present_equals_the_payload_type(story: Story, 
         pytest.skip("no delivery arrived to check (reported by WEBHOOK-EVENTS)")
     assert not bad, f"[WEBHOOK-EVENT-TYPE-HEADER] {bad[:3]}"
 
+
+
+@pytest.fixture(scope="module")
+def more_changes(cstar: Session, api: ApiClient, factory: DataFactory, receiver: Receiver, hooks: Hooks,
+                 story: Story) -> Iterator[Hook]:
+    """After the story, while its webhooks still listen (and one more, subscribed to created and updated by name):
+    a PATCH of tags alone, a PATCH of a custom-field number past 2^53 (a target may refuse it), a large ordinary
+    customer, and a customer with two tickets, one deleted, then PATCHed. The contract model expects each
+    change's event at each registration subscribed to it, showing the customer as the API answered it — and
+    judges what arrives."""
+    path = f"/{factory.unique('hook-named')}"
+    response = factory.create_webhook(receiver.url(path), [CREATED, UPDATED])
+    data = expect.success(response, (200, 201))
+    hook = Hook(data["id"], str(data.get("secret")), path, (CREATED, UPDATED))
+    try:
+        customer = story.created["id"]
+        api.patch(f"/customers/{customer}", {"tags": [f"json-only-{factory.unique('t')}"]})
+        api.patch(f"/customers/{customer}", {"customFields": {"ref": 2**53 + 1}})
+        long = "ü" * 200 + "x" * 55
+        capabilities.create_customer(factory, "webhook-large", tags=[f"{n}{long[:250]}" for n in range(20)],
+                                     notes=long)
+        counted = capabilities.create_customer(factory, "webhook-tickets")
+        tickets = [factory.create_ticket(counted["id"]) for _ in range(2)]
+        if all(t.status_code in (200, 201) for t in tickets):
+            ticket = tickets[0].json()["data"]["id"]
+            if api.delete(f"/tickets/{ticket}").status_code in (200, 202, 204):
+                factory.forget("ticket", ticket)
+        api.patch(f"/customers/{counted['id']}", {"sentiment": "happy"})
+        cstar.observer.settle()  # every event of these changes: delivered and judged, or overdue
+        yield hook
+    finally:
+        if api.delete(f"/webhooks/{hook.id}").status_code in (200, 202, 204, 404):
+            factory.forget("webhook", hook.id)
+
+
+@pytest.mark.rule("WEBHOOK-EVENTS", "WEBHOOK-PAYLOAD")
+def test_every_kind_of_change_is_announced_to_each_subscriber_as_the_api_answered_it(
+        more_changes: Hook, receiver: Receiver, story: Story) -> None:
+    """Judged by the contract model; here, at least: the registration subscribed to created and updated by name
+    heard the tags-only PATCH of the story's customer."""
+    heard = [d for d in receiver.events(more_changes.path)
+             if d.customer().get("id") == story.created["id"] and payload_of(d).get("type") == UPDATED]
+    assert heard, (f"[WEBHOOK-EVENTS] a registration subscribed to {list(more_changes.events)} heard no "
+                   f"{UPDATED} of the story's later PATCHes ({seen_at(receiver, more_changes.path)})")
+
+
+@pytest.mark.rule("WEBHOOK-WITHIN-10S", "WEBHOOK-WITHIN-2S")
+def test_an_endpoint_that_hangs_does_not_hold_up_a_healthy_one(api: ApiClient, factory: DataFactory,
+                                                               receiver: Receiver) -> None:
+    """An endpoint that answers only after the sender gives up, registered first; a healthy one, registered
+    after it: the healthy one gets the event within the bounds, whatever the other does."""
+    made: list[str] = []
+    try:
+        response = factory.create_webhook(receiver.url(f"/{factory.unique('hook-hanging')}"), [CREATED])
+        made.append(expect.success(response, (200, 201))["id"])
+        healthy = f"/{factory.unique('hook-healthy')}"
+        response = factory.create_webhook(receiver.url(healthy), [CREATED])
+        made.append(expect.success(response, (200, 201))["id"])
+        customer = capabilities.create_customer(factory, "beside-a-hanging-endpoint")
+        answered = time.time()
+        delivery = receiver.wait_for(healthy, event_for(customer["id"], CREATED), MUST_WITHIN)
+        late = None if delivery is None else delivery.received_at - answered
+        assert late is not None, (f"[WEBHOOK-WITHIN-10S] with an endpoint that hangs registered before it, a healthy "
+                                  f"one got no {CREATED} within {MUST_WITHIN:.0f} s")
+    finally:
+        for hook in made:
+            if api.delete(f"/webhooks/{hook}").status_code in (200, 202, 204, 404):
+                factory.forget("webhook", hook)

@@ -66,7 +66,7 @@ def rules(violations: list[Any]) -> set[str]:
 
 
 def model() -> Model:
-    return Model(Config([A, B], MARKER))
+    return Model(Config([A, B], MARKER, receivers=["http://127.0.0.1:9"]))
 
 
 def created(m: Model, n: int, **fields: Any) -> dict[str, Any]:

@@ -24,7 +24,10 @@ class Config:
     teams: Collection[str]  # the teams the suite holds keys for
     marker: str = ""  # in every address the run makes: a search for it finds only the run's records
     skew: float = 300.0  # how far the target's clock may be from the suite's (TIMESTAMP-TRUE-UTC)
-    failing: str = "-failing"  # in the path of a receiver endpoint that answers 5xx: no delivery bound holds there
+    failing: tuple[str, ...] = ("-failing", "-hanging")  # in the path of a receiver endpoint that does not answer
+    # 2xx (in time): no delivery bound holds there
+    receivers: list[str] = field(default_factory=list)  # base URLs of the suite's webhook receivers: only a
+    # registration pointing there can be heard, so only there are events expected
 
 
 @dataclass

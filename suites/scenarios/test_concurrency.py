@@ -1,0 +1,92 @@
+"""Requests in flight together, released at one instant (every request but its last byte on its own connection,
+then every last byte at once): two PATCHes of one customer naming different fields, two tickets for one
+customer, both teams listing at once. The contract model judges each batch — some serial order of its
+requests must explain every answer — and the read-backs after it."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from cstar_conformance import capabilities, expect
+from cstar_conformance.client import ApiClient
+from cstar_conformance.factory import DataFactory
+from cstar_conformance.release import Held, release_together
+
+
+@pytest.mark.rule("PATCH-NO-LOST-UPDATE", "PATCH-KEEPS-OMITTED")
+def test_two_patches_of_different_fields_in_flight_together_both_land(api: ApiClient, factory: DataFactory) -> None:
+    made = capabilities.create_customer(factory, "race-patch")
+    notes, tags = f"set by one PATCH {factory.unique('n')}", [f"set-by-the-other-{factory.unique('t')}"]
+    answers = release_together(api, [Held("PATCH", f"/customers/{made['id']}", {"notes": notes}),
+                                     Held("PATCH", f"/customers/{made['id']}", {"tags": tags})])
+    assert all(a is not None and 200 <= a.status < 300 for a in answers), (
+        f"[PATCH-KEEPS-OMITTED] two valid PATCHes in flight together: {[a and a.status for a in answers]}")
+    got = capabilities.read_back(api, made["id"])
+    assert got.get("notes") == notes and got.get("tags") == tags, (
+        f"[PATCH-NO-LOST-UPDATE] after two PATCHes of different fields in flight together, one was lost: "
+        f"notes {got.get('notes')!r}, tags {got.get('tags')!r}")
+
+
+@pytest.mark.rule("TICKET-COUNT")
+def test_two_tickets_opened_together_raise_ticket_count_by_two(api: ApiClient, factory: DataFactory) -> None:
+    made = capabilities.create_customer(factory, "race-tickets")
+    body = {"title": f"Opened together {factory.run_id}", "customerId": made["id"]}
+    answers = release_together(api, [Held("POST", "/tickets", body), Held("POST", "/tickets", body)])
+    if any(a is not None and a.status in (404, 405) for a in answers):
+        pytest.skip("the target has no Tickets API")
+    opened = 0
+    for answer in answers:
+        data = (answer.json() or {}).get("data") if answer is not None and 200 <= answer.status < 300 else None
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            factory.track("ticket", data["id"])
+            opened += 1
+    got = capabilities.read_back(api, made["id"])
+    assert got.get("ticketCount") == opened, (
+        f"[TICKET-COUNT] {opened} tickets opened together, ticketCount {got.get('ticketCount')}")
+
+
+@pytest.mark.rule("LIST-TEAM-ONLY", "LIST-TOTAL-HASMORE")
+def test_both_teams_listing_one_query_at_once_and_in_turn_see_their_own(api: ApiClient, other_api: ApiClient,
+                                                                       factory: DataFactory) -> None:
+    """Each team has a customer carrying one token; each team's list for that token, asked at one instant and
+    then one after the other, holds its own customer only, and its total counts it alone."""
+    token = factory.unique("both")
+    mine = capabilities.create_customer(factory, "both-a", name=f"Both {token}")
+    theirs = capabilities.create_customer(factory, "both-b", api=other_api, name=f"Both {token}")
+    path = f"/customers?{urlencode({'search': token, 'pageSize': 20})}"
+    release_together(api, [Held("GET", path), Held("GET", path, client=other_api)])
+    for client, own, foreign in ((api, mine, theirs), (other_api, theirs, mine)):
+        data, pagination = expect.listing(client.get(path), "LIST-TEAM-ONLY")
+        ids = expect.ids_of(data)
+        assert foreign["id"] not in ids and pagination["total"] == 1, (
+            f"[LIST-TEAM-ONLY] team {client.team_id}'s list for {token} holds {ids} (total {pagination['total']}); "
+            f"only {own['id']} is its own")
+
+
+@pytest.mark.rule("LIST-TEAM-ONLY", "AUTH-CROSS-TEAM")
+def test_a_search_for_another_teams_address_or_tag_finds_none_of_its_customers(
+        api: ApiClient, other_api: ApiClient, factory: DataFactory) -> None:
+    tag = factory.unique("shared-tag")
+    theirs = capabilities.create_customer(factory, "foreign", api=other_api, tags=[tag])
+    capabilities.create_customer(factory, "home", tags=[tag])
+    for params in ({"search": theirs["email"]}, {"tag": tag}):
+        data, _ = expect.listing(api.get("/customers", params=params), "LIST-TEAM-ONLY")
+        assert theirs["id"] not in expect.ids_of(data), (
+            f"[LIST-TEAM-ONLY] {params} in this team listed the other team's customer {theirs['id']}")
+
+
+@pytest.mark.rule("AUTH-CROSS-TEAM")
+def test_another_teams_webhook_registration_cannot_be_deleted(api: ApiClient, other_api: ApiClient,
+                                                              factory: DataFactory) -> None:
+    response = factory.create_webhook(f"https://{factory.run_id}.invalid/other-team-hook", ["*"], api=other_api)
+    if response.status_code in (404, 405):
+        pytest.skip("the target has no webhook registration")
+    hook: Any = expect.success(response, (200, 201))
+    refused = api.delete(f"/webhooks/{hook['id']}")
+    if other_api.delete(f"/webhooks/{hook['id']}").status_code in (200, 202, 204, 404):
+        factory.forget("webhook", hook["id"])
+    assert refused.status_code in (403, 404), (
+        f"[AUTH-CROSS-TEAM] this team's key deleted the other team's webhook registration: {expect.describe(refused)}")
