@@ -33,11 +33,9 @@ ORDINARY_TEXT: tuple[str, ...] = (
 
 # Strings a target may refuse (400/422, 413 for size) but, when it accepts them, must give back unchanged.
 ODD_TEXT: tuple[str, ...] = (
-    "tab\there new\nline\r\nreturn",
+    "tab\there new\nline\r\nreturn bell\x07 escape \x1b[31m \uffff noncharacter",
     "nul\x00inside",
-    "bell\x07 escape \x1b[31m \uffff noncharacter",
     "\ud800 lone surrogate",
-    "x" * 256,
     "é" * 10_000,
 )
 HUGE_TEXT = "z" * 1_048_576  # 1 MB: accepted, refused with 400/422, or 413 — never a 5xx
@@ -66,7 +64,7 @@ INVALID_EMAIL_SHAPES: tuple[str, ...] = ("{u}", "{u}@", "@conformance.example", 
                                          "{u}@.conformance.example")
 
 # Content types a JSON body may be sent with: each is read as JSON, or refused with a 4xx — never a 5xx.
-JSON_CONTENT_TYPES: tuple[str, ...] = ("application/json;charset=UTF-8", "application/json; charset=utf8mb4")
+JSON_CONTENT_TYPES: tuple[str, ...] = ("application/json; charset=utf8mb4",)
 
 # Where integers go: what may be refused (SHOULD 400/422) but never gives a 5xx or a dishonest page.
 PAGE_VALUES: tuple[str, ...] = ("0", "-1", "-0", "1.5", "1e2", "01", "+1", " 1", "99999999999999999999",
@@ -93,7 +91,7 @@ def near_misses(key: str) -> tuple[str, ...]:
     """Credentials that are almost right: the key extended, shortened, in other letter case, with another
     scheme, or without one (each → 401)."""
     recased = key.upper() if key.upper() != key else key.lower()
-    return (f"Bearer {key}x", f"Bearer {key[:-1]}", f"Bearer {recased}", f"Bearer {key}é", f"Bearer {key} extra",
+    return (f"Bearer {key}x", f"Bearer {key[:-1]}x", f"Bearer {recased}", f"Bearer {key}é", f"Bearer {key} extra",
             f"Basic {key}", key, "Bearer", f"Bearer{key}")
 
 

@@ -35,7 +35,7 @@ def explorer(cstar: Session, api: ApiClient, factory: DataFactory, request: pyte
 @pytest.mark.rule(*JUDGED_RULES)
 def test_random_sequences_of_every_operation_keep_the_contract(cstar: Session, explorer: Explorer) -> None:
     Machine = seed(cstar.seed)(machine(explorer))  # noqa: N806
-    examples = max(1, explorer.budget // STEPS + 1)
+    examples = max(1, explorer.budget // (STEPS // 2) + 1)  # about half the steps of an example send a request
     try:
         run_state_machine_as_test(Machine, settings=settings(
             max_examples=examples, stateful_step_count=STEPS, deadline=None, database=None,

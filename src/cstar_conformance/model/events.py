@@ -166,11 +166,18 @@ class Ledger:
         chosen = next((e for e in fitting if e.event_id == event_id and event_id is not None), None)
         chosen = chosen or next((e for e in fitting if e.delivered is None), None)
         if chosen is None and fitting:
-            chosen = fitting[0]  # a further copy of an event already delivered
-            if event_id is not None and chosen.event_id not in (None, event_id) and len(fitting) == 1:
-                found.append(Violation(("WEBHOOK-EVENT-IDS",), f"two deliveries of the one {event_type} of "
-                                       f"{customer_id} carry the ids {chosen.event_id} and {event_id}",
-                                       (delivery,)))
+            # every event this delivery fits was delivered already, under other ids: a copy with an id of its own
+            # — unless an event of the same kind is still awaited (judged once time has settled it)
+            if not final and any(e.delivered is None for e in candidates):
+                return None
+            if any(e.delivered is None for e in candidates):
+                fitting = []
+            else:
+                chosen = fitting[0]
+                if event_id is not None and chosen.event_id not in (None, event_id):
+                    found.append(Violation(("WEBHOOK-EVENT-IDS",), f"two deliveries of the one {event_type} of "
+                                           f"{customer_id} carry the ids {chosen.event_id} and {event_id}",
+                                           (chosen.write, delivery)))
         if chosen is None:
             open_ = next((e for e in candidates if e.delivered is None), candidates[-1])
             diffs = differences(customer, open_.values[0], open_.tickets)
