@@ -1,5 +1,5 @@
 """Schemathesis over openapi/customers.yaml: every operation, positive and negative data, every
-check that encodes a MUST; and a stateful walk over the spec's links (create → get/patch/delete).
+check that encodes a MUST (sequences of operations are the model-based exploration's, suites/exploration).
 
 Every request goes through the run's Traffic (counted, within budget, 429s waited out); the plugin
 reports a failure as the failing check, its rule, the request and the response."""
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import allure
 import pytest
-from hypothesis import settings
 
 import cstar_conformance.reference.app
 from cstar_conformance import contract, fuzz_failures
@@ -46,28 +45,3 @@ def test_operation_keeps_the_contract(case, cstar: Session, factory: DataFactory
         response = case.call()
         track_created(case, response, factory)
         fuzz_failures.validate(case, response, lambda r, c: c.validate_response(r))
-
-
-@pytest.mark.rule(*CONTRACT_RULES, "DELETE-GONE", "GET-EQUALS")
-def test_stateful_sequences_keep_the_contract(cstar: Session, factory: DataFactory) -> None:
-    profile = contract.PROFILES[cstar.profile]
-    if not profile["stateful_examples"]:
-        pytest.skip(f"Schemathesis' stateful walks run in the thorough profile; in {cstar.profile} the model-based "
-                    "exploration (suites/exploration) walks sequences of every operation")
-
-    class Machine(schema.as_state_machine()):  # type: ignore[misc]
-        def before_call(self, case) -> None:
-            contract.mark_generated_customer(case, cstar.run_id)
-
-        def after_call(self, response, case) -> None:
-            super().after_call(response, case)
-            track_created(case, response, factory)
-
-        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
-            fuzz_failures.validate(case, response, lambda r, c: super(Machine, self).validate_response(
-                r, c, additional_checks=additional_checks, **kwargs))
-
-    with family("contract-stateful"):
-        Machine.run(settings=settings(max_examples=profile["stateful_examples"],
-                                      stateful_step_count=profile["stateful_steps"], deadline=None,
-                                      derandomize=True, database=None))
