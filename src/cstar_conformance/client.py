@@ -227,8 +227,6 @@ class ApiClient:
     def _observe(self, request: httpx.Request, raw: bytes | None, response: httpx.Response | None,
                  clock: dict[str, float]) -> None:
         assert self.observer is not None
-        if response is not None and response.status_code == 429:
-            return  # waited out and sent again: never an answer of the contract
         self.observer.record(
             method=request.method, url=str(request.url), request_headers=dict(request.headers),
             request_body=raw, status=response.status_code if response is not None else None,

@@ -33,8 +33,8 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml"
 # key (measured against the embedded reference: see README; --max-requests stops a run that would not fit).
 PROFILES: dict[str, dict[str, int]] = {
     "smoke": {"max_examples": 4, "coverage": 0, "tickets": 0, "delete": 0},
-    "gate": {"max_examples": 5, "coverage": 0, "tickets": 0, "delete": 0},
-    "thorough": {"max_examples": 14, "coverage": 0, "tickets": 1, "delete": 1},
+    "gate": {"max_examples": 3, "coverage": 0, "tickets": 0, "delete": 0},
+    "thorough": {"max_examples": 12, "coverage": 0, "tickets": 1, "delete": 1},
 }
 
 # Checks that would turn a MAY (or a SHOULD) of the contract into a failure:
@@ -220,9 +220,7 @@ def send_through(schema: BaseSchema, session: Session, keywords: Keywords) -> No
             return response
 
     def observe(case: Case, response: Any, clock: dict[str, float]) -> None:
-        """Hand the exchange to the contract model (a 429 is waited out and sent again, never judged)."""
-        if response is not None and int(response.status_code) == 429:
-            return
+        """Hand the exchange to the contract model (a 429 is only remembered: it must have changed nothing)."""
         if response is not None:
             request = response.request
             body = request.body.encode() if isinstance(request.body, str) else request.body

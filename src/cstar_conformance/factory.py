@@ -96,10 +96,11 @@ class DataFactory:
             f"set-up: creating a customer failed with {response.status_code}: {response.text[:300]}")
         return response.json()["data"]
 
-    def create_ticket(self, customer_id: str, api: ApiClient | None = None, **fields: Any) -> httpx.Response:
+    def create_ticket(self, customer_id: str, api: ApiClient | None = None, headers: dict[str, str] | None = None,
+                      **fields: Any) -> httpx.Response:
         client = api or self.api
-        body = {"title": f"Conformance ticket {self.unique('t')}", "customerId": customer_id, **fields}
-        response = client.post("/tickets", body)
+        body = {"title": f"Conformance ticket {customer_id}", "customerId": customer_id, **fields}
+        response = client.post("/tickets", body, headers=headers)
         self.track_response("ticket", response, client)
         return response
 

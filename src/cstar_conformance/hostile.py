@@ -77,6 +77,11 @@ WRONG_TYPES: tuple[object, ...] = (123, 1.5, True, [], {}, ["x"])
 METHODS: tuple[str, ...] = ("PUT", "TRACE", "HEAD", "OPTIONS", "POST", "PATCH", "DELETE", "GET")
 
 # Query-string tricks: repeated, empty and array-style parameters, encoded plus and NUL.
+QUERY_PACKS: tuple[str, ...] = (  # the tricks packed: a request that trips any of them trips
+    "search=a&search=b&status=active&status=inactive&page=1&page=2",
+    "search=%2B&sentiment=&pageSize=",
+    "status[]=active&search=%00",
+)
 QUERY_TRICKS: tuple[str, ...] = ("status=active&status=inactive", "status=", "sentiment=", "status[]=active",
                                  "search=%2B", "search=+", "search=%00", "search=%25", "search=_", "search=%5C",
                                  "page=1&page=2", "pageSize=", "pageSize=1&pageSize=100", "search=%FF")
@@ -84,15 +89,18 @@ QUERY_TRICKS: tuple[str, ...] = ("status=active&status=inactive", "status=", "se
 # Ids in the path that are no customer's.
 BAD_IDS: tuple[str, ...] = ("not-a-uuid", "00000000-0000-0000-0000-000000000000", "%00", "..%2F..%2Fcustomers",
                             "{00000000-0000-4000-8000-000000000000}", "00000000000040008000000000000000",
-                            "' OR '1'='1", "9" * 40)
+                            "' OR '1'='1", "9" * 40, "not a uuid", "x" * 300)
 
 
 def near_misses(key: str) -> tuple[str, ...]:
-    """Credentials that are almost right: the key extended, shortened, in other letter case, with another
-    scheme, or without one (each → 401)."""
+    """Credentials that are almost right: the key extended, changed at its end, in other letter case, with a byte
+    outside ASCII, with a LIKE wildcard for its tail, as Basic credentials, without a scheme (each → 401)."""
+    import base64
+
     recased = key.upper() if key.upper() != key else key.lower()
-    return (f"Bearer {key}x", f"Bearer {key[:-1]}x", f"Bearer {recased}", f"Bearer {key}é", f"Bearer {key} extra",
-            f"Basic {key}", key, "Bearer", f"Bearer{key}")
+    basic = base64.b64encode(f"{key}:".encode()).decode()
+    return (f"Bearer {key[:-1]}x", f"Bearer {recased}", f"Bearer {key}é", f"Bearer {key[:12]}%", f"Basic {basic}",
+            f"Bearer {key}x", f"Bearer {key} extra", key, "Bearer", f"Bearer{key}", "Bearer %")
 
 
 def accepted_spellings(key: str) -> tuple[str, ...]:

@@ -96,15 +96,21 @@ def preflight(session: Session, sources: dict[str, str] | None = None) -> None:
 
     base = target.base_url
     with family("preflight"):
+        # one client (and connection) per key: what one key proves here must not lean on a connection another
+        # key opened (a target that ties identity to a kept-alive connection is for the checks to find)
         client = session.client(target.team.api_key, timeout=TIMEOUT)
+        others: list[ApiClient] = []
         try:
             _secret_key(client, base, target.team.id, label("--api-key", "--team-id"))
             if target.other_team:
-                other = client.with_key(target.other_team.api_key, target.other_team.id)
+                other = session.client(target.other_team.api_key, target.other_team.id, timeout=TIMEOUT)
+                others.append(other)
                 _secret_key(other, base, target.other_team.id, label("--other-api-key", "--other-team-id"))
             if target.team.publishable_key:
-                publishable = client.with_key(target.team.publishable_key)
+                publishable = session.client(target.team.publishable_key, timeout=TIMEOUT)
+                others.append(publishable)
                 _publishable_key(publishable, base, target.team.id, label("--publishable-key"),
                                  target.team.publishable_key)
         finally:
-            client.close()
+            for opened in (client, *others):
+                opened.close()

@@ -133,7 +133,7 @@ def _report(client: ApiClient, held: Held, headers: dict[str, str], body: bytes 
                         masker(answer.body.decode("utf-8", "replace")) if answer and answer.body else None, seconds)
     if client.on_exchange is not None:
         client.on_exchange(exchange)
-    if client.observer is not None and (answer is None or answer.status != 429):
+    if client.observer is not None:
         client.observer.record(method=held.method, url=url, request_headers=headers, request_body=body,
                                status=answer.status if answer else None,
                                response_headers=answer.headers if answer else {},

@@ -23,6 +23,7 @@ SLOW = "-slow"  # answers every delivery after SLOW_SECONDS
 SLOW_SECONDS = 2.0
 HANGING = "-hanging"  # answers every delivery after HANGING_SECONDS: longer than a sender waits
 HANGING_SECONDS = 6.0
+FLAKY = "-flaky"  # answers the first delivery of each event 500, its retries 200
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Receiver:
         self.server = HTTPServer(host=host, port=0, threaded=True)
         self.public_url = public_url
         self.on_delivery = on_delivery  # every delivery, as it comes (the contract model judges it)
+        self._flaked: set[tuple[str, Any]] = set()  # (path, event) a FLAKY endpoint has failed once
         self._deliveries: list[Delivery] = []
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -141,6 +143,11 @@ class Receiver:
             self._cond.notify_all()
         if FAILING in request.path:
             return Response("failing on purpose", status=500)
+        if FLAKY in request.path:
+            first = (request.path, delivery.event_id() or delivery.body) not in self._flaked
+            self._flaked.add((request.path, delivery.event_id() or delivery.body))
+            if first:
+                return Response("failing once on purpose", status=500)
         if SLOW in request.path:
             time.sleep(SLOW_SECONDS)
         if HANGING in request.path:

@@ -16,6 +16,7 @@ import pytest
 from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
+from cstar_conformance.session import Session
 
 BAD_CUSTOMER = (400, 404, 422)
 
@@ -289,3 +290,32 @@ def test_the_tickets_list_never_shows_another_teams_tickets(api: ApiClient, othe
         assert not leaked and pagination["total"] == 0, (
             f"[AUTH-CROSS-TEAM] a team's tickets list shows another team's ticket {foreign}: "
             f"{expect.describe(response)}")
+
+
+MANY_TICKETS = 130  # past a byte's counter (127) and a cascade done in batches of 50
+
+
+@pytest.mark.rule("TICKET-COUNT", "DELETE-CASCADE")
+def test_a_customer_with_many_tickets_counts_them_all_and_takes_them_all_when_deleted(
+        cstar: Session, api: ApiClient, factory: DataFactory) -> None:
+    """130 tickets (the thorough profile only: 135 requests): ticketCount counts every one, and deleting the
+    customer deletes every one."""
+    if cstar.profile != "thorough":
+        pytest.skip(f"{MANY_TICKETS} tickets for one customer: the thorough profile only")
+    customer = capabilities.create_customer(factory, "many-tickets")
+    opened = [factory.create_ticket(customer["id"]) for _ in range(MANY_TICKETS)]
+    if opened[0].status_code in (404, 405):
+        pytest.skip("the target has no Tickets API")
+    ids = [r.json()["data"]["id"] for r in opened if r.status_code in (200, 201)]
+    got = capabilities.read_back(api, customer["id"])
+    assert got.get("ticketCount") == len(ids), (
+        f"[TICKET-COUNT] {len(ids)} tickets opened, ticketCount {got.get('ticketCount')}")
+    assert api.delete(f"/customers/{customer['id']}").status_code in (200, 204)
+    factory.forget("customer", customer["id"])
+    data, pagination = expect.listing(api.get("/tickets", params={"customerId": customer["id"], "pageSize": 100}),
+                                      "DELETE-CASCADE")
+    if pagination["total"] == 0:
+        for ticket in ids:
+            factory.forget("ticket", ticket)
+    assert pagination["total"] == 0 and api.get(f"/tickets/{ids[-1]}").status_code == 404, (
+        f"[DELETE-CASCADE] after the delete of a customer with {len(ids)} tickets, {pagination['total']} remain")

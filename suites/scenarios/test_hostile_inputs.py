@@ -39,9 +39,14 @@ def test_every_ordinary_string_key_and_value_of_the_catalogue_round_trips(api: A
     got = capabilities.read_back(api, made["id"])
     assert got.get("tags") == made.get("tags") and got.get("customFields") == made.get("customFields"), (
         f"[CREATE-ROUNDTRIP] read back unlike the create answer: {got}")
-    patched = expect.success(api.patch(f"/customers/{made['id']}", {"tags": texts[::-1], "notes": texts[5]}))
+    patched = expect.success(api.patch(f"/customers/{made['id']}", {
+        "tags": texts[::-1], "notes": texts[5], "customFields": {"account.id": "changed", "new.dotted.key": 1}}))
     assert patched.get("tags") in (texts[::-1], list(dict.fromkeys(texts[::-1]))), (
         f"[PATCH-TAGS-REPLACE] tags after a PATCH of the reversed list: {patched.get('tags')}")
+    emptied = expect.success(api.patch(f"/customers/{made['id']}", {
+        "customFields": {key: None for key in patched.get("customFields") or {}}}))
+    assert emptied.get("customFields") == {}, (
+        f"[CUSTOMFIELDS-KEYS] every key set to null must leave an empty object: {emptied.get('customFields')!r}")
 
 
 @pytest.mark.rule("CREATE-ROUNDTRIP", "WEBHOOK-EVENTS")
@@ -70,17 +75,21 @@ def test_an_odd_string_is_kept_exactly_or_refused_never_5xx(api: ApiClient, fact
 
 
 @pytest.mark.rule("NO-5XX", "ENV-ERROR")
-def test_a_1_mb_body_is_accepted_or_refused_with_the_error_envelope(factory: DataFactory) -> None:
-    response = factory.post_customer(factory.customer_body("huge", notes=hostile.HUGE_TEXT))
+def test_a_1_mb_body_is_refused_with_the_error_envelope(factory: DataFactory) -> None:
+    """1 MB of notes and an unknown status: refused for its size (413) or its status (400/422), with the error
+    envelope, whichever the target — or a proxy in front of it — looks at first."""
+    response = factory.post_customer(factory.customer_body("huge", notes=hostile.HUGE_TEXT, status="archived"))
     expect.no_server_error(response)
-    if response.status_code not in OK:
-        expect.error(response, (400, 413, 422))
+    expect.error(response, (400, 413, 422))
 
 
 @pytest.mark.rule("EMAIL-DISTINCT-ADDRESSES", "EMAIL-ORDINARY")
 def test_addresses_that_differ_beyond_letter_case_are_all_accepted(factory: DataFactory) -> None:
+    """A sub-address, a dotted one, and two of 64-character local parts that differ only in their domain."""
     base = factory.unique("jane")
-    for email in (f"{base}@{EMAIL_DOMAIN}", f"{base}+news@{EMAIL_DOMAIN}", f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}"):
+    long = (base + "-" + "x" * 64)[:64]
+    for email in (f"{base}@{EMAIL_DOMAIN}", f"{base}+news@{EMAIL_DOMAIN}", f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}",
+                  f"{long}@a.{EMAIL_DOMAIN}", f"{long}@b.{EMAIL_DOMAIN}"):
         response = factory.post_customer(factory.customer_body("distinct", email=email))
         assert response.status_code in OK, (f"[EMAIL-DISTINCT-ADDRESSES] {email} differs from the others beyond "
                                             f"letter case: {expect.describe(response)}")
@@ -89,7 +98,7 @@ def test_addresses_that_differ_beyond_letter_case_are_all_accepted(factory: Data
 @pytest.mark.rule("AUTH-EXACT-KEY", "AUTH-401")
 def test_almost_right_keys_are_401_and_every_spelling_of_bearer_works(api: ApiClient) -> None:
     key = str(api.api_key)
-    for header in hostile.near_misses(key)[1:4]:  # the non-ASCII one goes as UTF-8 bytes
+    for header in hostile.near_misses(key)[:5]:  # the non-ASCII one goes as UTF-8 bytes
         value: Any = header if header.isascii() else header.encode()
         response = api.get("/customers", params={"pageSize": 1}, headers={"Authorization": value})
         assert response.status_code == 401, f"[AUTH-EXACT-KEY] an almost-right key was not refused: " \
@@ -118,11 +127,10 @@ def test_head_answers_as_get_and_options_changes_nothing(api: ApiClient, factory
     assert head.status_code == 200, f"[HEAD-AS-GET] HEAD of an existing customer: {expect.describe(head)}"
     anonymous = api.request("HEAD", path, auth=False)
     assert anonymous.status_code == 401, f"[AUTH-401] HEAD without a key: {expect.describe(anonymous)}"
-    body = factory.customer_body("options")  # a preflight carrying a create body: nothing may be created
-    preflight = api.request("OPTIONS", "/customers", auth=False, content=json.dumps(body),
-                            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
-                                     "Content-Type": "application/json"})
-    expect.no_server_error(preflight)
+    preflight = api.request("OPTIONS", "/customers", auth=False, headers={"Origin": "https://app.example"})
+    expect.no_server_error(preflight)  # a preflight's Origin without its Access-Control-Request-Method
+    body = factory.customer_body("options")  # OPTIONS carrying a create body, and a change: nothing may happen
+    api.request("OPTIONS", "/customers", content=json.dumps(body), headers={"Content-Type": "application/json"})
     api.request("OPTIONS", path, content=json.dumps({"name": "Changed by OPTIONS"}),
                 headers={"Content-Type": "application/json"})
     got = capabilities.read_back(api, target_customer["id"])
@@ -148,15 +156,17 @@ def test_a_json_body_with_content_type_parameters_or_chunked_is_read(api: ApiCli
 
 
 @pytest.mark.rule("NO-5XX", "LIST-PAGINATION-HONEST", "FILTER-INVALID-NOT-UNFILTERED")
-@pytest.mark.parametrize("trick", hostile.QUERY_TRICKS[::5])
+@pytest.mark.parametrize("trick", hostile.QUERY_PACKS)
 def test_query_string_tricks_never_give_a_5xx(api: ApiClient, trick: str) -> None:
     expect.no_server_error(api.get(f"/customers?{trick}&pageSize=5"))
 
 
-@pytest.mark.rule("NO-5XX", "GET-MALFORMED-ID")
-@pytest.mark.parametrize("bad", hostile.BAD_IDS[2:3])
-def test_a_malformed_or_unknown_id_is_a_4xx_for_every_operation(api: ApiClient, bad: str) -> None:
-    for method, body in (("PATCH", {"notes": "x"}), ("DELETE", None)):  # GET: test_create_and_read
+@pytest.mark.rule("NO-5XX", "GET-MALFORMED-ID", "PATCH-UNKNOWN-404")
+def test_a_malformed_id_is_a_4xx_for_every_operation(api: ApiClient, target_customer: dict[str, Any]) -> None:
+    """Ids with spaces, of 300 characters, a real id with junk after it (GET); a NUL (PATCH)."""
+    tries = [("GET", bad, None) for bad in ("not a uuid", "x" * 300, f"{target_customer['id']}x")]
+    tries += [("PATCH", "%00", {"notes": "x"})]
+    for method, bad, body in tries:
         response = api.request(method, f"/customers/{bad}", json_body=body)
         expect.no_server_error(response)
         assert 400 <= response.status_code < 500, f"[GET-MALFORMED-ID] {expect.describe(response)}"
@@ -166,7 +176,7 @@ def test_a_malformed_or_unknown_id_is_a_4xx_for_every_operation(api: ApiClient, 
 def test_every_write_with_a_publishable_key_is_403(publishable_api: ApiClient, factory: DataFactory,
                                                    target_customer: dict[str, Any]) -> None:
     path = f"/customers/{target_customer['id']}"
-    writes = (("PATCH", path, {"notes": "by a publishable key"}), ("DELETE", path, None),
+    writes = (("PATCH", path, {"notes": "by a publishable key"}), ("PATCH", path, {}), ("DELETE", path, None),
               ("POST", "/tickets", {"title": "by a publishable key", "customerId": target_customer["id"]}),
               ("POST", "/webhooks", {"url": f"https://{factory.run_id}.invalid/pk", "events": ["*"]}))
     for method, where, body in writes:
@@ -179,24 +189,25 @@ def test_every_write_with_a_publishable_key_is_403(publishable_api: ApiClient, f
 
 
 @pytest.mark.rule("CUSTOMFIELDS-TYPES", "NO-5XX")
-@pytest.mark.parametrize("value", [2**53 + 1, 1e308], ids=["2^53+1", "1e308"])
-def test_a_number_past_ordinary_is_kept_exactly_or_refused(factory: DataFactory, value: Any) -> None:
-    response = factory.post_customer(factory.customer_body("number", customFields={"n": value}))
+@pytest.mark.parametrize("values", [{"n": 2**53 + 1}, {"a": 2**63, "b": -(2**63) - 1, "c": 2**64, "d": -0.0,
+                                                      "e": 1e308}], ids=["2^53+1", "past 2^63, -0, 1e308"])
+def test_numbers_past_ordinary_are_kept_exactly_or_refused(factory: DataFactory, values: dict[str, Any]) -> None:
+    response = factory.post_customer(factory.customer_body("number", customFields=values))
     expect.no_server_error(response)
     if response.status_code in OK:
-        kept = expect.success(response, OK).get("customFields", {}).get("n")
-        assert kept == value and type(kept) is type(value), (
-            f"[CUSTOMFIELDS-TYPES] customFields.n {value!r} was accepted as {kept!r}")
+        kept = expect.success(response, OK).get("customFields", {})
+        assert all(kept.get(k) == v and type(kept.get(k)) is type(v) for k, v in values.items()), (
+            f"[CUSTOMFIELDS-TYPES] customFields {values!r} were accepted as {kept!r}")
 
 
 @pytest.mark.rule("SEARCH-NAME-OR-EMAIL")
 def test_short_and_two_word_search_terms_match_substrings_only(api: ApiClient, factory: DataFactory) -> None:
-    """A one-character term, a two-character one, and two words in one order — a customer with the words in the
-    other order does not match."""
+    """A two-character term, and two words in one order — a customer with the words in the other order does not
+    match."""
     token = factory.unique("words")
     capabilities.create_customer(factory, "words-ab", name=f"Alpha Beta {token}")
     capabilities.create_customer(factory, "words-ba", name=f"Beta Alpha {token}")
-    for term in ("ẞ", "Zq", f"Alpha Beta {token}"):
+    for term in ("Zq", f"Alpha Beta {token}"):
         data, _ = expect.listing(api.get("/customers", params={"search": term, "pageSize": 100}),
                                  "SEARCH-NAME-OR-EMAIL")
         wrong = [c.get("name") for c in data if term.lower() not in f"{c.get('name')} {c.get('email')}".lower()]
@@ -204,15 +215,17 @@ def test_short_and_two_word_search_terms_match_substrings_only(api: ApiClient, f
 
 
 @pytest.mark.rule("TICKET-COUNT")
-def test_a_ticket_for_the_customer_id_in_capitals_is_refused_or_counted(api: ApiClient, factory: DataFactory) -> None:
+def test_a_ticket_for_the_customer_id_in_capitals_is_refused_or_counted_once(api: ApiClient,
+                                                                             factory: DataFactory) -> None:
+    """A ticket for the customer's id spelled in capitals, sent twice with one Idempotency-Key: ticketCount counts
+    every distinct ticket the answers name — a replay or a refusal opens none."""
     made = capabilities.create_customer(factory, "upper-ticket")
-    response = factory.create_ticket(made["id"].upper())
-    if response.status_code in (404, 405) and response.json().get("error", {}).get("code") == "not_found" \
-            and "ticket" not in response.text.lower():
-        pytest.skip("the target has no Tickets API")
+    key = {"Idempotency-Key": f"{made['id']}-ticket"}
+    answers = [factory.create_ticket(made["id"].upper(), headers=key) for _ in range(2)]
+    opened = {r.json()["data"]["id"] for r in answers if r.status_code in OK}
     got = capabilities.read_back(api, made["id"])
-    assert got.get("ticketCount") == (1 if response.status_code in OK else 0), (
-        f"[TICKET-COUNT] a ticket answered {response.status_code} for the customer's id in capitals, ticketCount "
+    assert got.get("ticketCount") == len(opened), (
+        f"[TICKET-COUNT] {len(opened)} distinct ticket(s) for the customer's id in capitals, ticketCount "
         f"{got.get('ticketCount')}")
 
 
@@ -240,3 +253,21 @@ def test_a_patch_of_tags_or_custom_fields_alone_moves_updated_at(api: ApiClient,
     tags = expect.success(api.patch(f"/customers/{target_customer['id']}", {"tags": ["tags-alone"]}))
     assert capabilities.instant(tags.get("updatedAt"), "updatedAt") > before, (
         f"[PATCH-UPDATEDAT-MOVES] a PATCH of tags alone left updatedAt at {tags.get('updatedAt')}")
+
+
+@pytest.mark.rule("AUTH-CROSS-TEAM")
+def test_a_path_with_dot_segments_never_reaches_another_team(api: ApiClient, other_api: ApiClient) -> None:
+    response = api.get(f"/teams/{api.team_id}/%2e%2e/{other_api.team_id}/customers", params={"pageSize": 1})
+    assert not 200 <= response.status_code < 300, (
+        f"[AUTH-CROSS-TEAM] this team's key reached the other team's list through dot segments: "
+        f"{expect.describe(response)}")
+
+
+@pytest.mark.rule("REJECTED-CHANGES-NOTHING")
+def test_a_refused_webhook_registration_leaves_none_behind(api: ApiClient, factory: DataFactory) -> None:
+    url = f"ftp://{factory.run_id}.invalid/refused"
+    response = factory.create_webhook(url, ["*"])
+    if response.status_code in (404, 405):
+        pytest.skip("the target has no webhook registration")
+    expect.no_server_error(response)  # refused or not, the run's audit lists the registrations: the model
+    # finds there any that a refused request left behind

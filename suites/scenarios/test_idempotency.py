@@ -13,6 +13,7 @@ import pytest
 from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory
+from cstar_conformance.session import Session
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,18 @@ def test_another_team_repeating_an_idempotency_key_never_gets_this_teams_answer(
     assert created["id"] not in response.text, (
         f"[AUTH-CROSS-TEAM] another team repeating this team's Idempotency-Key got this team's customer "
         f"{created['id']}: {expect.describe(response)}")
+
+
+@pytest.mark.rule("AUTH-401", "PK-READ-ONLY")
+def test_a_repeat_without_the_teams_secret_key_is_never_replayed(cstar: Session, api: ApiClient,
+                                                                 factory: DataFactory, keyed: Keyed) -> None:
+    """The stored answer belongs to the caller who made it: the same key and body without a key, or with the
+    team's publishable key, is refused like any such request."""
+    keyed.created()
+    callers = [("no key", api.with_key(None), (401,))]
+    if cstar.target.team.publishable_key:
+        callers.append(("the publishable key", api.with_key(cstar.target.team.publishable_key), (403,)))
+    for label, client, wanted in callers:
+        response = factory.post_customer(keyed.body, client, headers=keyed.headers)
+        assert response.status_code in wanted, (
+            f"[AUTH-401] a repeat with {label} of an Idempotency-Key must be refused: {expect.describe(response)}")

@@ -218,3 +218,24 @@ def test_reading_a_page_again_gives_the_same_records_in_the_same_order(
     assert again == first, (
         f"[LIST-WALK-COMPLETE] page 2 of size {size} changed between two reads while nothing changed: "
         f"{first} then {again}: {expect.describe(response)}")
+
+
+@pytest.mark.rule("LIST-WALK-COMPLETE", "FILTER-EXACT", "LIST-TOTAL-HASMORE")
+def test_a_filtered_walk_in_small_pages_yields_every_match_once(api: ApiClient,
+                                                                searchable_dataset: ListingDataset) -> None:
+    """The dataset's happy customers, two to a page, every page: each page honest, every item
+    happy, every happy customer once (a filter applied after the page is cut, or lost on later pages, shows)."""
+    want = searchable_dataset.ids_where(sentiment="happy")
+    seen: list[str] = []
+    for page in range(1, -(-len(want) // 2) + 1):
+        data, pagination = expect.listing(api.get("/customers", params={
+            "search": searchable_dataset.search_token, "sentiment": "happy", "pageSize": 2, "page": page}),
+            "LIST-WALK-COMPLETE")
+        problems = expect.page_problems(data, pagination, total=len(want), page=page, page_size=2)
+        assert not problems, f"[LIST-TOTAL-HASMORE] sentiment=happy, page {page} of size 2: {problems}"
+        assert all(c.get("sentiment") == "happy" for c in data), (
+            f"[FILTER-EXACT] page {page} of sentiment=happy holds {[c.get('sentiment') for c in data]}")
+        seen += expect.ids_of(data)
+    assert sorted(seen) == sorted(want), (
+        f"[LIST-WALK-COMPLETE] the walk saw {len(seen)} items for {len(want)} happy customers "
+        f"({len(set(seen))} distinct)")

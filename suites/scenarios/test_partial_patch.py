@@ -156,6 +156,8 @@ INVALID_BODIES: list[dict[str, Any]] = [
     {"status": "active", "sentiment": 3},
     {"tags": ["written-before-bad-email"], "email": "not-an-email"},
     {"sentiment": "happy", "name": ""},
+    {"sentiment": "ecstatic"},  # each field's check on its own: no other field refuses the body for it
+    {"customFields": ["an", "array"]},
 ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from cstar_conformance.model import creates, events, lists, related, updates
 from cstar_conformance.model.bodies import judge_request
@@ -24,7 +25,7 @@ class Config:
     teams: Collection[str]  # the teams the suite holds keys for
     marker: str = ""  # in every address the run makes: a search for it finds only the run's records
     skew: float = 300.0  # how far the target's clock may be from the suite's (TIMESTAMP-TRUE-UTC)
-    failing: tuple[str, ...] = ("-failing", "-hanging")  # in the path of a receiver endpoint that does not answer
+    failing: tuple[str, ...] = ("-failing", "-hanging", "-flaky")  # in the path of an endpoint that does not answer
     # 2xx (in time): no delivery bound holds there
     receivers: list[str] = field(default_factory=list)  # base URLs of the suite's webhook receivers: only a
     # registration pointing there can be heard, so only there are events expected
@@ -36,6 +37,7 @@ class Route:
     resource: str | None  # customers | tickets | webhooks | None (not an API path)
     item: str | None  # the id in the path, if any
     extra: bool = False  # more segments than the contract has
+    traversal: bool = False  # the path reached here through dot segments (`/teams/A/%2e%2e/B/…`)
 
     @property
     def template(self) -> str:
@@ -43,10 +45,20 @@ class Route:
 
 
 def route(ex: Exchange) -> Route:
-    parts = ex.segments
+    """Where a request lands, dot segments resolved as a server or proxy would resolve them."""
+    raw = ex.segments
+    parts: list[str] = []
+    for part in raw:
+        decoded = unquote(part)
+        if decoded == "..":
+            if parts:
+                parts.pop()
+        elif decoded != ".":
+            parts.append(part)
+    traversal = parts != raw
     if len(parts) < 3 or parts[0] != "teams" or parts[2] not in RESOURCES:
         return Route(None, None, None)
-    return Route(parts[1], parts[2], parts[3] if len(parts) > 3 else None, len(parts) > 4)
+    return Route(parts[1], parts[2], parts[3] if len(parts) > 3 else None, len(parts) > 4, traversal)
 
 
 @dataclass
@@ -59,8 +71,12 @@ class Model:
 
     def observe(self, ex: Exchange) -> list[Violation]:
         """The violations `ex` shows, the state moved on by it."""
-        found = self._generic(ex)
         where = route(ex)
+        if ex.status == 429:  # waited out and sent again: only remembered, since it too must change nothing
+            if where.resource is not None and ex.credential.valid and ex.credential.team == where.team:
+                self._rejected_write(ex, where, ())
+            return []
+        found = self._generic(ex)
         if where.resource is None or where.extra:
             return found
         if ex.method in WRITES:
@@ -132,6 +148,9 @@ class Model:
             if status is not None and status < 500 and not (200 <= status < 300 or status in (401, 403, 404, 405)):
                 found.append(Violation(("OPTIONS-SAFE",), f"OPTIONS answered {status} (2xx, 401, 403, 404 or 405)",
                                        (ex,)))
+            elif status == 201:
+                found.append(Violation(("OPTIONS-SAFE",), "OPTIONS answered 201 Created: it must change nothing",
+                                       (ex,)))
             self._rejected_write(ex, where, ("OPTIONS-SAFE",), refused=False)  # whatever it answered
             return found
         defined = DEFINED.get(kind)
@@ -169,7 +188,8 @@ class Model:
             if 200 <= status < 300:
                 found.append(Violation(("AUTH-CROSS-TEAM",), f"team {cred.team}'s key was served on team "
                                        f"{where.team}'s path ({status})", (ex,)))
-            elif status not in (403, 404) and judged is not Kind.INVALID and where.team in self.config.teams:
+            elif status not in (403, 404) and judged is not Kind.INVALID and where.team in self.config.teams \
+                    and not where.traversal:
                 found.append(Violation(("AUTH-CROSS-TEAM",), f"a valid key on another team's path must get 403 or 404, "
                                        f"not {status}", (ex,)))
             self._rejected_write(ex, where, ("AUTH-CROSS-TEAM",))
@@ -237,6 +257,7 @@ HANDLERS: dict[tuple[str, str], Callable[[Model, Exchange, str, str | None], lis
     ("customer", "DELETE"): updates.delete, ("tickets", "POST"): related.ticket_create,
     ("ticket", "GET"): related.ticket_get, ("ticket", "DELETE"): related.ticket_delete,
     ("tickets", "GET"): related.ticket_list, ("webhooks", "POST"): related.hook_create,
+    ("webhooks", "GET"): related.hook_list,
     ("webhook", "DELETE"): related.hook_delete,
 }
 

@@ -82,6 +82,11 @@ def create(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violation]:
         return found
     if not 400 <= status < 500:
         return found
+    ghost = m.state.ghosts.get(email.lower()) if email else None
+    if ghost is not None and not exact and not any_case and status == 409 and ghost.exchange is not ex:
+        found.append(Violation(ghost.rules, f"{email!r} is taken by a customer no accepted create made: the refused "
+                               f"{ghost.exchange.method} ({ghost.exchange.status}) stored it", (ghost.exchange, ex)))
+        return found
     if replay is not None and status not in (401, 403, 429):
         found.append(Violation(("IDEMPOTENCY-KEY",), f"a create repeated with the Idempotency-Key and body of one "
                                f"answered {replay.status} was refused ({status}) instead of answered the same way",

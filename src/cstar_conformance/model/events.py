@@ -187,6 +187,12 @@ class Ledger:
             chosen = open_
         if chosen.delivered is None:
             chosen.delivered, chosen.event_id = delivery.received, event_id if isinstance(event_id, str) else None
+            twin = next((e for e in self.expected if e.write is chosen.write and e.type == chosen.type
+                         and e is not chosen and e.event_id not in (None, chosen.event_id)), None)
+            if twin is not None:
+                found.append(Violation(("WEBHOOK-EVENT-IDS",), f"one {event_type} of {customer_id} reached two "
+                                       f"registrations under two ids ({twin.event_id}, {chosen.event_id})",
+                                       (chosen.write, delivery)))
             if isinstance(event_id, str):
                 for e in self.expected:
                     if e.event_id == event_id and e.delivered is not None and (e.write.seq, e.type) != (

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from itertools import chain, permutations
 from typing import TYPE_CHECKING
 
-from cstar_conformance.model.core import route
+from cstar_conformance.model.core import WRITES, route
 from cstar_conformance.model.exchange import Exchange, Violation
 from cstar_conformance.rules import BY_ID, Level
 
@@ -58,10 +58,31 @@ def observe_batch(model: Model, batch: list[Exchange]) -> list[Violation]:
     parts: dict[str, list[Exchange]] = {}
     for ex in sorted(batch, key=lambda e: e.sent_mono):
         parts.setdefault(part_of(ex), []).append(ex)
+    writes = [p for p in parts.values() if any(e.method in WRITES for e in p)]
+    reads = [p for p in parts.values() if not any(e.method in WRITES for e in p)]
     found: list[Violation] = []
-    for part in sorted(parts.values(), key=lambda p: min(e.sent_mono for e in p)):
+    for part in sorted(writes, key=lambda p: min(e.sent_mono for e in p)):
         found += _observe_part(model, part)
+    # a read in flight with writes may show any of the states they pass through: their records are unsettled
+    model.state.unsettled = {touched for p in writes for e in p for touched in _touched(e)}
+    try:
+        for part in sorted(reads, key=lambda p: min(e.sent_mono for e in p)):
+            found += _observe_part(model, part)
+    finally:
+        model.state.unsettled = set()
     return found
+
+
+def _touched(ex: Exchange) -> list[str]:
+    where = route(ex)
+    ids = [where.item.lower()] if where.resource == "customers" and where.item else []
+    data = ex.json.get("data") if isinstance(ex.json, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("id"), str):
+        ids.append(data["id"].lower())
+    body = ex.request_json
+    if isinstance(body, dict) and isinstance(body.get("customerId"), str):
+        ids.append(body["customerId"].lower())
+    return ids
 
 
 def _observe_part(model: Model, part: list[Exchange]) -> list[Violation]:

@@ -137,6 +137,26 @@ def judge_list(state: State, ex: Exchange, team: str, marker: str, skew: float =
     return found
 
 
+def envelope(ex: Exchange) -> list[Violation]:
+    """Any list answer (tickets, webhook registrations): the list envelope and its arithmetic."""
+    body = ex.json
+    if not (ex.status and 200 <= ex.status < 300) or not isinstance(body, dict):
+        return []
+    data, pagination = body.get("data"), body.get("pagination")
+    if not isinstance(data, list) or not isinstance(pagination, dict) or not all(
+            isinstance(pagination.get(k), int) and not isinstance(pagination.get(k), bool)
+            for k in ("total", "page", "pageSize")) or not isinstance(pagination.get("hasMore"), bool):
+        return [Violation(("ENV-LIST",), "a list answer must hold data (an array) and pagination {total, page, "
+                                         "pageSize, hasMore} of integers and a boolean at the top level", (ex,))]
+    total, page, size, more = (pagination["total"], pagination["page"], pagination["pageSize"],
+                               pagination["hasMore"])
+    if size >= 1 and page >= 1 and (more != (page * size < total)
+                                    or len(data) != min(size, max(0, total - (page - 1) * size))):
+        return [Violation(("LIST-TOTAL-HASMORE",), f"{len(data)} items and hasMore {more}, but page {page} of size "
+                                                   f"{size} with total {total}", (ex,))]
+    return []
+
+
 def _selects(query: Query, value: dict[str, Any]) -> Match:
     if query.status is not None and value.get("status") != query.status:
         return Match.NOT
@@ -174,6 +194,8 @@ def _item(state: State, ex: Exchange, query: Query, item: dict[str, Any], team: 
         found.append(Violation(("LIST-TEAM-ONLY",), f"customer {rec.id} of team {rec.team} is listed in team {team}",
                                (ex,)))
         return found
+    if rec.id in state.unsettled:
+        return found  # written while this list was read: either state may show
     if rec.life is Life.DELETED:
         rejected = [r for r in rec.rejected if "__delete__" in r.fields]
         rules = ("REJECTED-CHANGES-NOTHING", *rejected[0].rules) if rejected else ("DELETE-GONE",)
@@ -209,10 +231,10 @@ def _counts(state: State, ex: Exchange, query: Query, data: list[Any], paginatio
         else ()
     must, may = [], 0
     for rec in state.customers.values():
-        if rec.team != team or rec.life is Life.DELETED:
+        if rec.team != team or (rec.life is Life.DELETED and rec.id not in state.unsettled):
             continue
         matches = {_selects(query, value) for value in rec.values}
-        if matches == {Match.MUST} and rec.life is Life.LIVE:
+        if matches == {Match.MUST} and rec.life is Life.LIVE and rec.id not in state.unsettled:
             must.append(rec)
         elif matches != {Match.NOT}:
             may += 1

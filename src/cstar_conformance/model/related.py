@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cstar_conformance.model import events
+from cstar_conformance.model import events, lists
 from cstar_conformance.model.exchange import Delivery, Exchange, Violation
 from cstar_conformance.model.state import Life, TicketRec, WebhookRec
 from cstar_conformance.model.values import is_uuid
@@ -30,8 +30,8 @@ def ticket_create(m: Model, ex: Exchange, team: str, _: str | None) -> list[Viol
             return [Violation(("TICKET-BAD-CUSTOMER",), f"a ticket for {customer_id}, no live customer of team "
                               f"{team}, was created ({status})", (ex,))]
         assert rec is not None
-        if rec.life is Life.MAYBE:
-            return []
+        if rec.life is Life.MAYBE or ticket_id.lower() in m.state.tickets:
+            return []  # a replay of a ticket already opened (an Idempotency-Key): nothing new
         m.state.tickets[ticket_id.lower()] = TicketRec(ticket_id.lower(), team, rec.id)
         rec.tickets_live += 1
         rec.tickets_ever += 1
@@ -76,6 +76,9 @@ def ticket_delete(m: Model, ex: Exchange, team: str, item: str | None) -> list[V
 def ticket_list(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violation]:
     if not (ex.status and 200 <= ex.status < 300) or not isinstance(ex.json, dict):
         return []
+    shape = lists.envelope(ex)
+    if shape:
+        return shape
     data = ex.json.get("data")
     wanted = ex.param("customerId")
     found = []
@@ -96,7 +99,28 @@ def ticket_list(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violat
     return found
 
 
+def hook_list(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violation]:
+    """The team's registrations: the list envelope, none of another team's, none a refused registration made."""
+    found = lists.envelope(ex)
+    data = ex.json.get("data") if isinstance(ex.json, dict) else None
+    for item in data if isinstance(data, list) and not found else []:
+        if not isinstance(item, dict):
+            continue
+        hook = m.state.webhooks.get(str(item.get("id")))
+        if hook is not None and hook.team != team:
+            found.append(Violation(("AUTH-CROSS-TEAM",), f"webhook {hook.id} of team {hook.team} is listed in team "
+                                   f"{team}", (ex,)))
+        refused = m.state.refused_hooks.get(str(item.get("url")))
+        if hook is None and refused is not None:
+            found.append(Violation(("REJECTED-CHANGES-NOTHING",), f"a registration for {item.get('url')} is listed, "
+                                   f"made by a request answered {refused.status}", (refused, ex)))
+    return found
+
+
 def hook_create(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violation]:
+    if ex.status is not None and 400 <= ex.status < 500 and isinstance(ex.request_json, dict) \
+            and isinstance(ex.request_json.get("url"), str):
+        m.state.refused_hooks[ex.request_json["url"]] = ex  # it must leave no registration behind
     if not (ex.status and 200 <= ex.status < 300) or not isinstance(ex.json, dict):
         return []
     data, body = ex.json.get("data"), ex.request_json

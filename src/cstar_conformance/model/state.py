@@ -90,7 +90,9 @@ def view(customer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _notes_equal(a: Any, b: Any) -> bool:
-    return same_json(a, b) or (a in (None, "") and b in (None, ""))
+    """Notes as sent, exactly: `""` is no `null` (only a default may be either, and the model expects the one the
+    target chose)."""
+    return same_json(a, b)
 
 
 def differences(seen: dict[str, Any], expected: dict[str, Any], ticket_range: tuple[int, int] | None = None
@@ -184,9 +186,11 @@ class State:
     tickets: dict[str, TicketRec] = field(default_factory=dict)
     webhooks: dict[str, WebhookRec] = field(default_factory=dict)
     ghosts: dict[str, Rejected] = field(default_factory=dict)  # email (lower) of a refused create → why
+    refused_hooks: dict[str, Exchange] = field(default_factory=dict)  # url of a refused registration → its request
     lost_creates: dict[str, str] = field(default_factory=dict)  # email (lower) → team, a create never answered
     seen_ids: set[str] = field(default_factory=set)  # every customer id any answer carried
     version: int = 0  # moves on every write the run sends: list pages read at one version must agree
+    unsettled: set[str] = field(default_factory=set)  # customers a concurrent write touched while a list was read
     pages: dict[tuple[Any, ...], dict[int, tuple[int, list[str], Exchange]]] = field(default_factory=dict)
 
     def fork(self) -> State:
