@@ -27,7 +27,7 @@ from cstar_conformance.webhooks import FAILING, SLOW, Receiver
 
 FAMILY = "exploration"
 # Requests per profile: what the exploration may spend finding a violation, and shrinking one it found.
-BUDGETS: dict[str, tuple[int, int]] = {"smoke": (6, 10), "gate": (8, 40), "thorough": (110, 60)}
+BUDGETS: dict[str, tuple[int, int]] = {"smoke": (6, 10), "gate": (6, 40), "thorough": (110, 60)}
 STEPS = 30
 
 

@@ -64,6 +64,8 @@ def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
         return  # the embedded target and its database go with the run: nothing outlives it
     if not cstar.stopped and cstar._observer is not None:
         cstar.observer.settle()  # every webhook event the run's writes imply: delivered, or overdue
+        with family("inventory"):  # one list of everything the run made: its total is the model's count
+            api.get("/customers", params={"search": cstar.run_id, "pageSize": 100})
     # A create sent just before an interrupt may still be landing on the target: give it a moment.
     settle = 0.5 if cstar.stopped else 0.0
     with family("cleanup"):

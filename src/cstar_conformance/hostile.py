@@ -99,7 +99,8 @@ def near_misses(key: str) -> tuple[str, ...]:
 
     recased = key.upper() if key.upper() != key else key.lower()
     basic = base64.b64encode(f"{key}:".encode()).decode()
-    return (f"Bearer {key[:-1]}x", f"Bearer {recased}", f"Bearer {key}é", f"Bearer {key[:12]}%", f"Basic {basic}",
+    changed = key[:-1] + ("y" if key.endswith("x") else "x")  # never the key itself
+    return (f"Bearer {changed}", f"Bearer {recased}", f"Bearer {key}é", f"Bearer {key[:12]}%", f"Basic {basic}",
             f"Bearer {key}x", f"Bearer {key} extra", key, "Bearer", f"Bearer{key}", "Bearer %")
 
 

@@ -87,3 +87,19 @@ def test_a_repeat_without_the_teams_secret_key_is_never_replayed(cstar: Session,
         response = factory.post_customer(keyed.body, client, headers=keyed.headers)
         assert response.status_code in wanted, (
             f"[AUTH-401] a repeat with {label} of an Idempotency-Key must be refused: {expect.describe(response)}")
+
+
+@pytest.mark.rule("REJECTED-CHANGES-NOTHING")
+def test_a_key_reused_for_another_body_stores_nothing_when_refused(api: ApiClient, factory: DataFactory,
+                                                                    keyed: Keyed) -> None:
+    """The same Idempotency-Key with another body (another address): refused, it stores nothing — the address
+    is found nowhere; accepted, it is a create of its own (a target that ignores keys)."""
+    keyed.created()
+    other = factory.customer_body("idem-other")
+    response = factory.post_customer(other, headers=keyed.headers)
+    if 200 <= response.status_code < 300:
+        return
+    found = api.get("/customers", params={"search": other["email"], "pageSize": 5})
+    data, _ = expect.listing(found, "REJECTED-CHANGES-NOTHING")
+    assert not data, (f"[REJECTED-CHANGES-NOTHING] a create refused {response.status_code} (a key reused for another "
+                      f"body) stored {other['email']}: {expect.describe(found)}")

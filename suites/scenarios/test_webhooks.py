@@ -343,8 +343,9 @@ def test_x_event_type_header_when_present_equals_the_payload_type(story: Story, 
 @pytest.fixture(scope="module")
 def more_changes(cstar: Session, api: ApiClient, factory: DataFactory, receiver: Receiver, hooks: Hooks,
                  story: Story) -> Iterator[Hook]:
-    """After the story, while its webhooks still listen (and one more, subscribed to created and updated by name):
-    a PATCH of tags alone, a PATCH of a custom-field number past 2^53 (a target may refuse it), a large ordinary
+    """After the story, while its webhooks still listen (and two more, subscribed to created and updated by name,
+    and to updated and "*"): a PATCH of tags alone (spaces at either end, an emoji), one of the name's letter case
+    alone, a PATCH of a custom-field number past 2^53 (a target may refuse it), a large ordinary
     customer, and a customer with two tickets, one deleted, then PATCHed. The contract model expects each
     change's event at each registration subscribed to it, showing the customer as the API answered it — and
     judges what arrives."""
@@ -356,8 +357,8 @@ def more_changes(cstar: Session, api: ApiClient, factory: DataFactory, receiver:
     extra = [expect.success(mixed, (200, 201))["id"]]
     try:
         customer = story.created["id"]
-        api.patch(f"/customers/{customer}", {"tags": [f"json-only-{factory.unique('t')}"]})
-        api.patch(f"/customers/{customer}", {"name": f"{str(story.updated.get('name')).upper()} 🎉"})  # case only
+        api.patch(f"/customers/{customer}", {"tags": [f"  json only {factory.unique('t')} 🎉 "]})  # JSON alone
+        api.patch(f"/customers/{customer}", {"name": str(story.updated.get("name")).upper()})  # letter case alone
         api.patch(f"/customers/{customer}", {"customFields": {"ref": 2**53 + 1}})
         long = "ü" * 200 + "x" * 55
         capabilities.create_customer(factory, "webhook-large", tags=[f"{n}{long[:250]}" for n in range(20)],

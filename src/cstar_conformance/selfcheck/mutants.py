@@ -181,7 +181,7 @@ def mutate(name: str, faults: list[str], variant: str, rules: list[str], extra: 
     whose every other check the model judges too (a fault of one rule often shows in a check of another: it is
     caught when some check goes red under the fault's rule)."""
     own = [c for c in checks if not c.startswith(EXPLORATION)] if checks is not None else None
-    stages = [own, None] if own else [checks]
+    stages = [own, None] if own else [None]
     spent = 0.0
     for stage in stages:
         with tempfile.TemporaryDirectory(prefix=f"mutant-{name}-") as tmp:
