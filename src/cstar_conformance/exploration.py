@@ -369,7 +369,8 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
             kind = data.draw(st.sampled_from(["method", "id", "key", "query"]))
             if kind == "method":
                 method = data.draw(st.sampled_from(hostile.METHODS))
-                path = data.draw(st.sampled_from([f"/customers/{customer}", "/customers"]))
+                paths = [f"/customers/{customer}"] + ([] if method in hostile.NEVER_ON_COLLECTION else ["/customers"])
+                path = data.draw(st.sampled_from(paths))
                 body = {"name": f"Hostile {x.token}"} if method in ("PUT", "PATCH") else None
                 self.send(x.api, method, path, body)
             elif kind == "id":

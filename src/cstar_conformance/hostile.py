@@ -75,6 +75,9 @@ WRONG_TYPES: tuple[object, ...] = (123, 1.5, True, [], {}, ["x"])
 
 # Methods on each path: the contract defines some; HEAD answers as GET, OPTIONS never fails.
 METHODS: tuple[str, ...] = ("PUT", "TRACE", "HEAD", "OPTIONS", "POST", "PATCH", "DELETE", "GET")
+# Never sent to a collection: on a target that wrongly serves it as a bulk delete, it would delete every customer
+# of the team on a shared staging. (The red team's `collection-delete-bulk` is therefore not probed, by design.)
+NEVER_ON_COLLECTION: tuple[str, ...] = ("DELETE",)
 
 # Query-string tricks: repeated, empty and array-style parameters, encoded plus and NUL.
 QUERY_PACKS: tuple[str, ...] = (  # the tricks packed: a request that trips any of them trips
