@@ -399,6 +399,8 @@ def test_endpoints_that_hang_fail_or_fail_once_do_not_hold_up_a_healthy_one(
     try:
         for label in ("hanging", "failing", "flaky"):
             response = factory.create_webhook(receiver.url(f"/{factory.unique('hook-' + label)}"), [CREATED])
+            if response.status_code in (404, 405):
+                pytest.skip(f"the target has no webhook registration: POST /webhooks answered {response.status_code}")
             made.append(expect.success(response, (200, 201))["id"])
         healthy = f"/{factory.unique('hook-healthy')}"
         response = factory.create_webhook(receiver.url(healthy), [CREATED])

