@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from cstar_conformance import options
+from cstar_conformance import options, rootdir
 from cstar_conformance.exits import EXIT_BUDGET, EXIT_INTERRUPTED, StopRun
 from cstar_conformance.session import current, set_current
 
@@ -65,9 +65,12 @@ def _begin(config: pytest.Config, namespace: Any) -> None:
     _run.begin()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
-    """The earliest moment a suite session is known: take the folder and mark the run incomplete, so
-    that even a session that dies while pytest parses its arguments never leaves the last verdict."""
+    """The earliest moment a suite session is known (and the rootdir can be put back where the command as
+    typed means it, `rootdir.py`): take the folder and mark the run incomplete, so that even a session that
+    dies while pytest parses its arguments never leaves the last verdict."""
+    rootdir.repair(early_config, args)
     namespace = early_config.known_args_namespace
     if os.environ.get("PYTEST_XDIST_WORKER") or _not_a_run(namespace) or _run is not None:
         return  # an xdist worker (the controller holds the folder), or not a run
