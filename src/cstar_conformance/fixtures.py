@@ -102,11 +102,15 @@ def publishable_api(cstar: Session, api: ApiClient) -> ApiClient:
 
 @pytest.fixture(scope="session")
 def receiver(cstar: Session) -> Iterator[Receiver]:
-    """The suite's webhook receiver on 127.0.0.1 (a remote target needs --webhook-public-url)."""
+    """The suite's webhook receiver: on 127.0.0.1 and a free port, or at --webhook-listen (a remote target
+    reaches it through --webhook-public-url)."""
     target = cstar.target
     if not target.is_loopback and not target.webhook_public_url:
-        pytest.skip("a remote target cannot reach the suite's receiver: give --webhook-public-url")
-    server = Receiver(public_url=target.webhook_public_url, on_delivery=cstar.observer.deliver).start()
+        pytest.skip("a remote target cannot reach the suite's receiver: give --webhook-public-url (and "
+                    "--webhook-listen, the address it forwards to)")
+    host, port = target.webhook_listen or ("127.0.0.1", 0)
+    server = Receiver(host, public_url=target.webhook_public_url, on_delivery=cstar.observer.deliver,
+                      port=port).start()
     cstar.observer.model.config.receivers.append(server.url(""))  # events are expected only for hooks there
     yield server
     server.stop()

@@ -4,14 +4,23 @@ a verdict, an error with its one line, or "incomplete" after an interrupt or an 
 
 from __future__ import annotations
 
+import socket
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from cstar_conformance import baseline, evidence, reporting, summary
 from cstar_conformance.client import Masker
-from cstar_conformance.exits import EXIT_BUDGET, EXIT_BUSY, EXIT_INTERRUPTED, EXIT_PASSED, MEANING, StopRun
+from cstar_conformance.exits import (
+    EXIT_BUDGET,
+    EXIT_BUSY,
+    EXIT_INTERRUPTED,
+    EXIT_PASSED,
+    EXIT_USAGE,
+    MEANING,
+    StopRun,
+)
 from cstar_conformance.factory import new_run_id
 from cstar_conformance.interrupts import Interrupts
 from cstar_conformance.options import RunOptions
@@ -62,13 +71,16 @@ class Run:
         if opts.base_url:
             other = Team(opts.other_team_id, opts.other_api_key) if opts.other_team_id and opts.other_api_key else None
             target = Target(opts.base_url, Team(opts.team_id or "", opts.api_key or "", opts.publishable_key), other,
-                            webhook_public_url=opts.webhook_public_url, description=opts.base_url)
+                            webhook_public_url=opts.webhook_public_url, description=opts.base_url,
+                            webhook_listen=opts.webhook_listen)
         else:
             self.embedded = EmbeddedReference(list(opts.reference_faults), opts.reference_variant,
                                               list(opts.reference_args))
             with self.interrupts.deferred():
                 self.embedded.start()
-            target = self.embedded.target(opts.webhook_public_url)
+            target = replace(self.embedded.target(opts.webhook_public_url), webhook_listen=opts.webhook_listen)
+        if opts.webhook_listen:
+            check_listen(opts.webhook_listen, opts.sources.get("--webhook-listen", "--webhook-listen"))
         state = Session(target=target, run_id=new_run_id(), strict=opts.strict, profile=opts.profile, seed=opts.seed,
                         allow_production=opts.allow_production, sweep_minutes=opts.sweep_minutes, spec_path=spec,
                         traffic=Traffic(budget=Budget(opts.max_requests), throttle=Throttle(opts.max_rps),
@@ -151,6 +163,19 @@ class Run:
         return status
 
 
+def check_listen(address: tuple[str, int], source: str) -> None:
+    """The receiver's address can be bound here (before the first request: a busy port is a usage error)."""
+    host, port = address
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(infos[0][4])
+    except OSError as error:
+        raise StopRun(f"{source} {host}:{port} cannot be bound ({error.strerror or error}): give a free port on an "
+                      "address of this machine", EXIT_USAGE) from None
+
+
 def handoff(state: Session, opts: RunOptions) -> dict[str, Any]:
     """Everything an xdist worker needs to join this run (the controller started the target)."""
     target = state.target
@@ -158,6 +183,7 @@ def handoff(state: Session, opts: RunOptions) -> dict[str, Any]:
         "base_url": target.base_url, "team": [target.team.id, target.team.api_key, target.team.publishable_key],
         "other_team": [target.other_team.id, target.other_team.api_key] if target.other_team else None,
         "webhook_public_url": target.webhook_public_url, "embedded": target.embedded,
+        "webhook_listen": list(target.webhook_listen) if target.webhook_listen else None,
         "description": target.description, "details": dict(target.details), "run_id": state.run_id,
         "strict": state.strict, "profile": state.profile, "seed": state.seed, "sweep_minutes": state.sweep_minutes,
         "spec_path": str(state.spec_path), "max_rps": opts.max_rps, "max_requests": opts.max_requests,
@@ -171,6 +197,7 @@ def worker_session(data: dict[str, Any], worker_id: str, workers: int) -> Sessio
     other = Team(*data["other_team"]) if data["other_team"] else None
     target = Target(data["base_url"], Team(team_id, key, publishable), other,
                     webhook_public_url=data["webhook_public_url"], embedded=data["embedded"],
+                    webhook_listen=tuple(data["webhook_listen"]) if data.get("webhook_listen") else None,
                     description=data["description"], details=data["details"])
     share = max(1, (int(data["max_requests"]) - int(data["used"])) // max(1, workers))
     # The throttle is per process: each worker takes its share of the rate.

@@ -49,7 +49,10 @@ OPTIONS: tuple[Spec, ...] = (
     Spec("--other-api-key", "CSTAR_OTHER_API_KEY", "secret key of the second team"),
     Spec("--publishable-key", "CSTAR_PUBLISHABLE_KEY", "publishable key (pk_…) of the team, optional"),
     Spec("--webhook-public-url", "CSTAR_WEBHOOK_PUBLIC_URL",
-         "public URL that forwards to the suite's webhook receiver (remote targets)"),
+         "public URL that forwards to the suite's webhook receiver (remote targets; see --webhook-listen)"),
+    Spec("--webhook-listen", "CSTAR_WEBHOOK_LISTEN",
+         "HOST:PORT the webhook receiver binds (default 127.0.0.1, a free port): the address a tunnel, a reverse "
+         "proxy or the cluster forwards --webhook-public-url to"),
     Spec("--profile", "CSTAR_PROFILE", "smoke | gate | thorough (default gate)"),
     Spec("--seed", "CSTAR_SEED", f"Hypothesis seed, an integer ≥ 0 (default {DEFAULT_SEED}, printed)"),
     Spec("--spec", "CSTAR_SPEC", "the OpenAPI 3.1 contract to fuzz with (default openapi/customers.yaml)"),
@@ -108,6 +111,7 @@ class RunOptions:
     other_api_key: str | None = None
     publishable_key: str | None = None
     webhook_public_url: str | None = None
+    webhook_listen: tuple[str, int] | None = None
     profile: str = "gate"
     seed: int = DEFAULT_SEED
     spec: Path | None = None
@@ -261,6 +265,11 @@ def resolve(option: Any, args: list[str], environ: dict[str, str] | os._Environ[
                       "key (pk_…), or leave the option out", EXIT_CREDENTIALS)
     webhook = raw.get("--webhook-public-url")
     webhook_url = check_http_url(webhook, "the public URL that forwards to the suite's receiver") if webhook else None
+    listen = listen_address(raw["--webhook-listen"]) if "--webhook-listen" in raw else None
+    workers = getattr(option, "numprocesses", None)
+    if listen is not None and workers not in (None, 0, "0"):
+        raise _usage(f"{raw['--webhook-listen'].source} binds one port, which one process holds: run it without "
+                     "-n (xdist)")
 
     profile = (raw["--profile"].text.strip() if "--profile" in raw else "gate")
     if profile not in PROFILES:
@@ -299,7 +308,8 @@ def resolve(option: Any, args: list[str], environ: dict[str, str] | os._Environ[
     return RunOptions(
         base_url=base_url.rstrip("/") if base_url else None, api_key=api_key, team_id=team_id,
         other_team_id=other_team_id, other_api_key=other_api_key, publishable_key=publishable_key,
-        webhook_public_url=webhook_url, profile=profile, seed=seed, spec=spec_path, max_rps=float(max_rps),
+        webhook_public_url=webhook_url, webhook_listen=listen, profile=profile, seed=seed, spec=spec_path,
+        max_rps=float(max_rps),
         max_requests=max_requests, sweep_minutes=float(sweep), reports_dir=(invocation_dir / reports),
         allow_production=bool(option.allow_production), strict=bool(getattr(option, "strict", False)),
         reference_faults=tuple(option.reference_fault or ()), reference_args=tuple(option.reference_arg or ()),
@@ -307,6 +317,20 @@ def resolve(option: Any, args: list[str], environ: dict[str, str] | os._Environ[
         target_version=target_version,
         sources={flag: value.source for flag, value in raw.items()},
     )
+
+
+def listen_address(value: Value) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets): where the webhook receiver binds."""
+    text = value.text.strip()
+    match = re.fullmatch(r"(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.\-]+)):(\d{1,5})", text)
+    if not match:
+        raise _usage(f"{value.named()} is not HOST:PORT: give the address and port the receiver binds, e.g. "
+                     "0.0.0.0:8080")
+    port = int(match.group(3))
+    if not 1 <= port <= 65535:
+        raise _usage(f"{value.named()} has no usable port: give one from 1 to 65535 (the port the forwarder "
+                     "sends to)")
+    return (match.group(1) or match.group(2), port)
 
 
 def reports_dir(option: Any, environ: dict[str, str] | os._Environ[str], ini: str, invocation_dir: Path) -> Path:

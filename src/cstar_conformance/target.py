@@ -46,6 +46,7 @@ class Target:
     other_team: Team | None = None
     webhook_public_url: str | None = None
     embedded: bool = False
+    webhook_listen: tuple[str, int] | None = None  # where the receiver binds (default 127.0.0.1, a free port)
     description: str = ""
     details: dict[str, object] = field(default_factory=dict)
 

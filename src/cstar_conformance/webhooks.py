@@ -107,15 +107,20 @@ def verify_signature(secret: str, header: str | None, body: bytes, now: float | 
 
 
 class Receiver:
-    """A loopback HTTP server that accepts every POST under it and records it."""
+    """An HTTP server that accepts every POST under it and records it: on 127.0.0.1 and a free port, or where
+    `--webhook-listen` puts it (a tunnel, a reverse proxy or an in-cluster address forwards to it). A delivery
+    is known by the path the suite gave its endpoint (`url(path)`), whatever prefix a forwarder puts before it
+    or takes off the public URL's."""
 
     def __init__(self, host: str = "127.0.0.1", public_url: str | None = None,
-                 on_delivery: Callable[[str, dict[str, str], bytes, float, str], None] | None = None) -> None:
-        self.server = HTTPServer(host=host, port=0, threaded=True)
+                 on_delivery: Callable[[str, dict[str, str], bytes, float, str], None] | None = None,
+                 port: int = 0) -> None:
+        self.server = HTTPServer(host=host, port=port, threaded=True)
         self.public_url = public_url
         self.on_delivery = on_delivery  # every delivery, as it comes (the contract model judges it)
         self._flaked: set[tuple[str, Any]] = set()  # (path, event) a FLAKY endpoint has failed once
         self._deliveries: list[Delivery] = []
+        self._handed: set[str] = set()  # the endpoint paths url() gave out
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
 
@@ -131,26 +136,36 @@ class Receiver:
 
     def url(self, path: str) -> str:
         base = self.public_url.rstrip("/") if self.public_url else f"http://127.0.0.1:{self.server.port}"
+        if path:
+            with self._lock:
+                self._handed.add(path)
         return f"{base}{path}"
 
+    def endpoint(self, received: str) -> str:
+        """The endpoint path a request path stands for: the longest path handed out that ends it (a forwarder
+        may add a prefix, or keep the public URL's), else the path as received (a stray)."""
+        with self._lock:
+            matches = [path for path in self._handed if received == path or received.endswith(path)]
+        return max(matches, key=len) if matches else received
+
     def _handle(self, request: Request) -> Response:
-        delivery = Delivery(request.path, dict(request.headers.items()), request.get_data(), time.time(),
-                            request.method)
+        path = self.endpoint(request.path)
+        delivery = Delivery(path, dict(request.headers.items()), request.get_data(), time.time(), request.method)
         if self.on_delivery is not None:
             self.on_delivery(delivery.path, delivery.headers, delivery.body, delivery.received_at, delivery.method)
         with self._cond:
             self._deliveries.append(delivery)
             self._cond.notify_all()
-        if FAILING in request.path:
+        if FAILING in path:
             return Response("failing on purpose", status=500)
-        if FLAKY in request.path:
-            first = (request.path, delivery.event_id() or delivery.body) not in self._flaked
-            self._flaked.add((request.path, delivery.event_id() or delivery.body))
+        if FLAKY in path:
+            first = (path, delivery.event_id() or delivery.body) not in self._flaked
+            self._flaked.add((path, delivery.event_id() or delivery.body))
             if first:
                 return Response("failing once on purpose", status=500)
-        if SLOW in request.path:
+        if SLOW in path:
             time.sleep(SLOW_SECONDS)
-        if HANGING in request.path:
+        if HANGING in path:
             time.sleep(HANGING_SECONDS)
         return Response("ok", status=200)
 

@@ -128,8 +128,9 @@ def hook_create(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violat
         return []
     url = body.get("url") if isinstance(body.get("url"), str) else ""
     events_ = body.get("events") if isinstance(body.get("events"), list) else []
-    path = urlsplit(url).path
-    heard = any(url.startswith(base) for base in m.config.receivers)
+    base = next((base for base in m.config.receivers if url.startswith(base)), None)
+    heard = base is not None
+    path = url[len(base):] if base is not None else urlsplit(url).path  # the receiver knows it by that path
     m.state.webhooks[data["id"]] = WebhookRec(data["id"], team, path, tuple(map(str, events_)),
                                               str(data.get("secret") or ""), ex.answered,
                                               healthy=heard and not any(word in path for word in m.config.failing))
