@@ -239,9 +239,10 @@ def _counts(state: State, ex: Exchange, query: Query, data: list[Any], paginatio
         elif matches != {Match.NOT}:
             may += 1
     total = pagination["total"]
-    # a search or filter page that agrees with itself (one page, total = its items) but leaves out records that
-    # match is the search's or filter's fault alone; any other disagreement is also the count's
-    whole = pagination["page"] == 1 and not pagination["hasMore"] and total == len(data)
+    # a search or filter page that agrees with itself (one page with room left, total = its items) but leaves
+    # out records that match is the search's or filter's fault alone; any other disagreement (a full page may
+    # have been cut short) is also the count's
+    whole = pagination["page"] == 1 and not pagination["hasMore"] and total == len(data) < pagination["pageSize"]
     blamed = rule if rule and whole else ("LIST-TOTAL-HASMORE", *rule)
     if total < len(must):
         found.append(Violation(blamed, f"total {total}, but at least {len(must)} of the run's "
