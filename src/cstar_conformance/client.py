@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from cstar_conformance.network import Trust
 from cstar_conformance.traffic import RequestStats, Throttle, Traffic, retry_hint
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class ApiClient:
         family: Callable[[], str] | None = None,
         timeout: float = 15.0,
         observer: Observer | None = None,
+        trust: Trust | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.team_id = team_id
@@ -143,7 +145,9 @@ class ApiClient:
         self.on_exchange = on_exchange
         self.family = family or (lambda: "other")
         self.observer = observer  # the contract model, fed every exchange
-        self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=20))
+        self.trust = trust or Trust()  # the one trust setting of the run (network.py); proxies from the environment
+        self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=20),
+                                  verify=self.trust.context())
 
     @property
     def stats(self) -> RequestStats:

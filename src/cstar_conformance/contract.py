@@ -81,6 +81,7 @@ def config_for(session: Session | None, anchor_id: str | None = None) -> Schemat
         data["headers"] = {"Authorization": f"Bearer {session.target.team.api_key}"}
         data["parameters"] = {"teamId": session.target.team.id}
         data["request-timeout"] = 15
+        data["tls-verify"] = session.target.trust.verify()  # the run's one trust setting (network.py)
     from schemathesis.config import SchemathesisConfig
 
     return SchemathesisConfig.from_dict(data)

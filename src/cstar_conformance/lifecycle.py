@@ -23,6 +23,7 @@ from cstar_conformance.exits import (
 )
 from cstar_conformance.factory import new_run_id
 from cstar_conformance.interrupts import Interrupts
+from cstar_conformance.network import Trust
 from cstar_conformance.options import RunOptions
 from cstar_conformance.runfolder import RunFolder
 from cstar_conformance.session import Session, current, set_current
@@ -72,13 +73,14 @@ class Run:
             other = Team(opts.other_team_id, opts.other_api_key) if opts.other_team_id and opts.other_api_key else None
             target = Target(opts.base_url, Team(opts.team_id or "", opts.api_key or "", opts.publishable_key), other,
                             webhook_public_url=opts.webhook_public_url, description=opts.base_url,
-                            webhook_listen=opts.webhook_listen)
+                            webhook_listen=opts.webhook_listen, trust=opts.trust)
         else:
             self.embedded = EmbeddedReference(list(opts.reference_faults), opts.reference_variant,
                                               list(opts.reference_args))
             with self.interrupts.deferred():
                 self.embedded.start()
-            target = replace(self.embedded.target(opts.webhook_public_url), webhook_listen=opts.webhook_listen)
+            target = replace(self.embedded.target(opts.webhook_public_url), webhook_listen=opts.webhook_listen,
+                             trust=opts.trust)
         if opts.webhook_listen:
             check_listen(opts.webhook_listen, opts.sources.get("--webhook-listen", "--webhook-listen"))
         state = Session(target=target, run_id=new_run_id(), strict=opts.strict, profile=opts.profile, seed=opts.seed,
@@ -184,6 +186,7 @@ def handoff(state: Session, opts: RunOptions) -> dict[str, Any]:
         "other_team": [target.other_team.id, target.other_team.api_key] if target.other_team else None,
         "webhook_public_url": target.webhook_public_url, "embedded": target.embedded,
         "webhook_listen": list(target.webhook_listen) if target.webhook_listen else None,
+        "trust": [target.trust.path, target.trust.source],
         "description": target.description, "details": dict(target.details), "run_id": state.run_id,
         "strict": state.strict, "profile": state.profile, "seed": state.seed, "sweep_minutes": state.sweep_minutes,
         "spec_path": str(state.spec_path), "max_rps": opts.max_rps, "max_requests": opts.max_requests,
@@ -198,6 +201,7 @@ def worker_session(data: dict[str, Any], worker_id: str, workers: int) -> Sessio
     target = Target(data["base_url"], Team(team_id, key, publishable), other,
                     webhook_public_url=data["webhook_public_url"], embedded=data["embedded"],
                     webhook_listen=tuple(data["webhook_listen"]) if data.get("webhook_listen") else None,
+                    trust=Trust(*data["trust"]),
                     description=data["description"], details=data["details"])
     share = max(1, (int(data["max_requests"]) - int(data["used"])) // max(1, workers))
     # The throttle is per process: each worker takes its share of the rate.

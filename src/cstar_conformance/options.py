@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from cstar_conformance.exits import EXIT_CREDENTIALS, EXIT_USAGE, StopRun
+from cstar_conformance.network import Trust, resolve_trust
 
 PROFILES = ("smoke", "gate", "thorough")
 DEFAULT_SEED = 20261127
@@ -53,6 +54,9 @@ OPTIONS: tuple[Spec, ...] = (
     Spec("--webhook-listen", "CSTAR_WEBHOOK_LISTEN",
          "HOST:PORT the webhook receiver binds (default 127.0.0.1, a free port): the address a tunnel, a reverse "
          "proxy or the cluster forwards --webhook-public-url to"),
+    Spec("--ca-bundle", "CSTAR_CA_BUNDLE",
+         "CA certificate (PEM file, or c_rehash folder) the target's TLS certificate chains to, for every request "
+         "the suite sends (default: SSL_CERT_FILE, SSL_CERT_DIR, REQUESTS_CA_BUNDLE, else certifi's bundle)"),
     Spec("--profile", "CSTAR_PROFILE", "smoke | gate | thorough (default gate)"),
     Spec("--seed", "CSTAR_SEED", f"Hypothesis seed, an integer ≥ 0 (default {DEFAULT_SEED}, printed)"),
     Spec("--spec", "CSTAR_SPEC", "the OpenAPI 3.1 contract to fuzz with (default openapi/customers.yaml)"),
@@ -112,6 +116,7 @@ class RunOptions:
     publishable_key: str | None = None
     webhook_public_url: str | None = None
     webhook_listen: tuple[str, int] | None = None
+    trust: Trust = field(default_factory=Trust)
     profile: str = "gate"
     seed: int = DEFAULT_SEED
     spec: Path | None = None
@@ -266,6 +271,8 @@ def resolve(option: Any, args: list[str], environ: dict[str, str] | os._Environ[
     webhook = raw.get("--webhook-public-url")
     webhook_url = check_http_url(webhook, "the public URL that forwards to the suite's receiver") if webhook else None
     listen = listen_address(raw["--webhook-listen"]) if "--webhook-listen" in raw else None
+    bundle = raw.get("--ca-bundle")
+    trust = resolve_trust(bundle.text if bundle else None, bundle.source if bundle else "--ca-bundle", environ)
     workers = getattr(option, "numprocesses", None)
     if listen is not None and workers not in (None, 0, "0"):
         raise _usage(f"{raw['--webhook-listen'].source} binds one port, which one process holds: run it without "
@@ -308,7 +315,7 @@ def resolve(option: Any, args: list[str], environ: dict[str, str] | os._Environ[
     return RunOptions(
         base_url=base_url.rstrip("/") if base_url else None, api_key=api_key, team_id=team_id,
         other_team_id=other_team_id, other_api_key=other_api_key, publishable_key=publishable_key,
-        webhook_public_url=webhook_url, webhook_listen=listen, profile=profile, seed=seed, spec=spec_path,
+        webhook_public_url=webhook_url, webhook_listen=listen, trust=trust, profile=profile, seed=seed, spec=spec_path,
         max_rps=float(max_rps),
         max_requests=max_requests, sweep_minutes=float(sweep), reports_dir=(invocation_dir / reports),
         allow_production=bool(option.allow_production), strict=bool(getattr(option, "strict", False)),

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from cstar_conformance import network
 from cstar_conformance.client import ApiClient
 from cstar_conformance.exits import EXIT_CREDENTIALS, EXIT_UNREACHABLE, StopRun
 from cstar_conformance.session import Session, family
@@ -37,7 +38,15 @@ def _send(client: ApiClient, method: str, base_url: str, **kw: Any) -> httpx.Res
     try:
         return client.request(method, "/customers", **kw)
     except httpx.TransportError as exc:
-        raise StopRun(f"target {base_url} is unreachable: {type(exc).__name__}: {exc or 'no answer'}",
+        problem = network.certificate_problem(exc)
+        if problem is not None:
+            raise StopRun(f"target {base_url} presents a TLS certificate this machine does not trust ({problem}; "
+                          f"trusted: {client.trust.described()}): give the CA that signed it with --ca-bundle PATH "
+                          "(or CSTAR_CA_BUNDLE, SSL_CERT_FILE)", EXIT_UNREACHABLE) from None
+        proxies = network.environment_names()
+        via = f" (through the proxy of {'/'.join(proxies)}; NO_PROXY lists hosts to reach directly)" if proxies \
+            and network.proxy_for(base_url) else ""
+        raise StopRun(f"target {base_url} is unreachable{via}: {type(exc).__name__}: {exc or 'no answer'}",
                       EXIT_UNREACHABLE) from None
 
 

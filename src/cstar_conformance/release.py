@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 
 import h11
 
+from cstar_conformance import network
 from cstar_conformance.client import ApiClient, Exchange, operation_of
 from cstar_conformance.traffic import retry_hint
 
@@ -44,14 +44,9 @@ class Answer:
         return json.loads(self.body) if self.body else None
 
 
-def _connect(url: str) -> socket.socket:
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    sock = socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=TIMEOUT)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if parts.scheme == "https":
-        sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
-    return sock
+def _connect(client: ApiClient, url: str) -> socket.socket:
+    """The client's own trust and the environment's proxy, as every other request of the suite has them."""
+    return network.connect(url, client.trust, TIMEOUT)
 
 
 def _wire(client: ApiClient, held: Held) -> tuple[h11.Connection, bytes, dict[str, str], bytes | None]:
@@ -104,7 +99,8 @@ def release_together(client: ApiClient, requests: list[Held], family: str = "exp
     answers: list[Answer | None] = []
     with ExitStack() as stack:
         clocks = [stack.enter_context(observer.request()) if observer is not None else {} for _ in requests]
-        sockets = [stack.enter_context(_connect(who.url(h.path))) for who, h in zip(clients, requests, strict=True)]
+        sockets = [stack.enter_context(_connect(who, who.url(h.path)))
+                   for who, h in zip(clients, requests, strict=True)]
         for sock, (_, data, _, _) in zip(sockets, wires, strict=True):
             sock.sendall(data[:-1])
         time.sleep(0.02)  # every request but its last byte is in the server's hands

@@ -86,7 +86,7 @@ class Session:
         return ApiClient(
             self.target.base_url, team_id or self.target.team.id, api_key,
             traffic=self.traffic, masker=self.masker, on_exchange=self._on_exchange, family=FAMILY.get,
-            timeout=timeout, observer=self.observer,
+            timeout=timeout, observer=self.observer, trust=self.target.trust,
         )
 
 

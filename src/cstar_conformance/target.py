@@ -19,6 +19,7 @@ from cstar_conformance.exits import (
     EXIT_USAGE,
     StopRun,
 )
+from cstar_conformance.network import Trust
 
 if TYPE_CHECKING:
     from cstar_conformance.reference.process import RunningReference
@@ -47,6 +48,7 @@ class Target:
     webhook_public_url: str | None = None
     embedded: bool = False
     webhook_listen: tuple[str, int] | None = None  # where the receiver binds (default 127.0.0.1, a free port)
+    trust: Trust = field(default_factory=Trust)  # the CA certificates its TLS certificate must chain to
     description: str = ""
     details: dict[str, object] = field(default_factory=dict)
 

@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="override one legal choice of the mode; repeatable (see --list-choices)")
     parser.add_argument("--rate-limit", type=int, metavar="N", help="requests per key per window")
     parser.add_argument("--rate-window", type=float, default=3600.0, metavar="SECONDS")
+    parser.add_argument("--rate-headers", action="store_true",
+                        help="X-RateLimit-Limit/-Remaining/-Reset/-Window on every answer (with --rate-limit)")
+    parser.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain) …")
+    parser.add_argument("--tls-key", metavar="PEM", help="… and this private key")
     parser.add_argument("--without", action="append", default=[], choices=("tickets", "webhooks"),
                         help="serve no Tickets (or webhook registration) API, like a target that lacks it")
     parser.add_argument("--key-a", metavar="KEY", help="secret key of team A")
@@ -61,7 +65,8 @@ class _Server(uvicorn.Server):
         port = self.servers[0].sockets[0].getsockname()[1]
         host = self.config.host
         shown = f"[{host}]" if ":" in host else host
-        ready = {"base_url": f"http://{shown}:{port}/api/v1", **self._ready}
+        scheme = "https" if self.config.ssl_certfile else "http"
+        ready = {"base_url": f"{scheme}://{shown}:{port}/api/v1", **self._ready}
         faults = ", ".join(ready["faults"]) or "none"  # type: ignore[arg-type]
         lines = [f"{READY_PREFIX} {json.dumps(ready)}",
                  f"cStar reference API at {ready['base_url']} — mode {ready['mode']}, faults: {faults}"]
@@ -102,14 +107,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("--rate-limit must be at least 1", file=sys.stderr)
         return 2
     settings = Settings(db_path=args.db, faults=frozenset(faults), mode=mode,
-                        rate_limit=args.rate_limit, rate_window=args.rate_window,
+                        rate_limit=args.rate_limit, rate_window=args.rate_window, rate_headers=args.rate_headers,
                         teams=make_teams(args.key_a, args.key_b), without=frozenset(args.without))
     app = build_app(settings)
     ready = {"teams": [team.as_json() for team in settings.teams], "faults": sorted(settings.faults),
              "variant": mode.name, "may": dict(mode.overrides), "mode": mode.describe(),
              "choices": mode.choices()}
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("--tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                            lifespan="on")
+                            lifespan="on", ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key)
     try:
         _Server(config, ready).run()
     finally:

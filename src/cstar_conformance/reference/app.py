@@ -19,7 +19,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import customers, tickets, webhooks
-from .auth import HEAD_SCOPE_KEY, Caller, NormalisingProxy
+from .auth import HEAD_SCOPE_KEY, QUOTA_SCOPE_KEY, Caller, NormalisingProxy
 from .context import MAX_BODY_BYTES, AuditFirstChunk, Reference
 from .errors import ApiError, CatchAll, GatewayAuthorizer, install_handlers
 from .idempotency import IdempotencyBeforeAuth
@@ -73,6 +73,32 @@ class CloseConnections:
             await send(message)
 
         await self.app(scope, receive, closing_send)
+
+
+class RateHeaders:
+    """cStar's quota headers on every answer whose key the limiter counted: X-RateLimit-Limit, -Remaining and
+    -Reset (unix time), and -Window."""
+
+    def __init__(self, app: ASGIApp, window: float) -> None:
+        self.app, self.window = app, window
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def quota_send(message: Message) -> None:
+            quota = scope.get(QUOTA_SCOPE_KEY)
+            if message["type"] == "http.response.start" and quota is not None:
+                limit, left, reset = quota
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-ratelimit-limit", str(limit).encode()),
+                                                  (b"x-ratelimit-remaining", str(left).encode()),
+                                                  (b"x-ratelimit-reset", str(reset).encode()),
+                                                  (b"x-ratelimit-window", str(round(self.window)).encode())]}
+            await send(message)
+
+        await self.app(scope, receive, quota_send)
 
 
 class HeadAsGet:
@@ -254,6 +280,8 @@ def build_app(settings: Settings) -> FastAPI:
     app.state.reference = ref
     methods = MethodTable()
     install_handlers(app, ref.errors, methods.allowed)
+    if settings.rate_headers and settings.rate_limit:
+        app.add_middleware(RateHeaders, window=settings.rate_window)
     if ref.faults.on("get-cache-ignores-authorization"):
         app.add_middleware(SharedGetCache)
     if ref.mode.takes("compression", "gzip"):

@@ -27,6 +27,8 @@ KeyKind = Literal["secret", "publishable"]
 HEAD_SCOPE_KEY = "cstar.head"
 # The scope key of the rate-limit-after-handler fault: the 429 that the route class swaps in after the handler.
 DEFERRED_LIMIT_KEY = "cstar.deferred-429"
+# What the limiter left this request's key (limit, left, reset), for the X-RateLimit-* headers (app.RateHeaders).
+QUOTA_SCOPE_KEY = "cstar.quota"
 BCRYPT_MAX_BYTES = 72  # the auth-key-bcrypt-72-bytes fault: bcrypt ignores its input past this
 KEY_PREFIX_LENGTH = 12  # the public prefix keys are indexed by (`sk_test_abcd`)
 
@@ -104,6 +106,15 @@ class RateLimiter:
             self._windows[key] = (start, count + 1)
             return None
 
+    def left(self, key: str) -> tuple[int, int, int]:
+        """(limit, requests left, unix time the window ends): cStar's X-RateLimit-* headers."""
+        now = time.monotonic()
+        with self._lock:
+            start, count = self._windows.get(key, (now, 0))
+            if now - start >= self.window:
+                start, count = now, 0
+            return self.limit, max(0, self.limit - count), math.ceil(time.time() + start + self.window - now)
+
 
 class Auth:
     """Keys and teams of one server; `reader` and `writer` are the route dependencies."""
@@ -120,6 +131,7 @@ class Auth:
         self.hashed_keys = {hashlib.sha256(key.encode()).hexdigest(): found for key, found in self.keys.items()}
         self.connections: dict[tuple[str, int], str] = {}  # auth-connection-cached: the key a connection showed
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_window) if settings.rate_limit else None
+        self.rate_headers = settings.rate_headers
 
     async def reader(self, request: Request, team_id: str) -> Caller:
         return self.authorize(request, team_id, write=False)
@@ -207,6 +219,8 @@ class Auth:
         if self.limiter is None:
             return
         wait = self.limiter.hit(token)
+        if self.rate_headers:
+            request.scope[QUOTA_SCOPE_KEY] = self.limiter.left(token)
         if wait is None:
             return
         if self.faults.on("rate-limit-no-retry-after"):

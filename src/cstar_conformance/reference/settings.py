@@ -43,5 +43,6 @@ class Settings:
     mode: Mode = field(default_factory=lambda: Mode("clean"))
     rate_limit: int | None = None
     rate_window: float = 3600.0
+    rate_headers: bool = False  # X-RateLimit-Limit, -Remaining, -Reset on every authenticated answer
     teams: tuple[TeamSeed, TeamSeed] = field(default_factory=make_teams)
     without: frozenset[str] = frozenset()  # "tickets", "webhooks": a target that lacks those APIs
