@@ -205,7 +205,7 @@ class ApiClient:
 
         return self.traffic.send(attempt, family=self.family(), operation=operation_of(request),
                                  status=lambda r: r.status_code,
-                                 hint=lambda r: retry_hint(r.headers, r.json))
+                                 hint=lambda r: retry_hint(r.headers, r.json), headers=lambda r: r.headers)
 
     def _send(self, request: httpx.Request, raw: bytes | None) -> httpx.Response:
         started = time.monotonic()

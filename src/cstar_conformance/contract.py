@@ -215,7 +215,8 @@ def send_through(schema: BaseSchema, session: Session, keywords: Keywords) -> No
             state.stats.note_keywords(keywords.request_hits(operation, request_parts(case)))
             response = state.traffic.send(attempt, family=FAMILY.get(), operation=operation,
                                           status=lambda r: int(r.status_code),
-                                          hint=lambda r: retry_hint(r.headers, r.json))
+                                          hint=lambda r: retry_hint(r.headers, r.json),
+                                          headers=lambda r: r.headers)
             state.stats.note_keywords(keywords.response_hits(operation, int(response.status_code),
                                                              json_body(response)))
             return response

@@ -108,6 +108,7 @@ class Run:
             if state:
                 extra["requests"] = reporting.requests_of(state)
                 extra["requests"].pop("by_answer", None)
+                extra["quota"] = extra["requests"].pop("quota", None)
             self.folder.write_json(self.folder.summary, summary.errored(message, exit_status, **extra), masker)
             verdict = summary.errored(message, exit_status)["verdict"]
             reporting.write_categories(self.folder.allure)

@@ -9,13 +9,14 @@ a record — and if a broken target creates one anyway, it is deleted at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from cstar_conformance import network
+from cstar_conformance import network, quota
 from cstar_conformance.client import ApiClient
-from cstar_conformance.exits import EXIT_CREDENTIALS, EXIT_UNREACHABLE, StopRun
+from cstar_conformance.exits import EXIT_BUDGET, EXIT_CREDENTIALS, EXIT_UNREACHABLE, StopRun
 from cstar_conformance.session import Session, family
 
 TIMEOUT = 10.0
@@ -77,8 +78,10 @@ def _write_probe(client: ApiClient, base_url: str) -> int:
     return response.status_code
 
 
-def _secret_key(client: ApiClient, base_url: str, team_id: str, label: str) -> None:
+def _secret_key(client: ApiClient, base_url: str, team_id: str, label: str,
+                before_writing: Callable[[], None] = lambda: None) -> None:
     _reads(client, base_url, team_id, label)
+    before_writing()
     status = _write_probe(client, base_url)
     if status in (401, 403):
         raise StopRun(f"the key given by {label} cannot write (an invalid create answered {status}): it is a "
@@ -93,6 +96,17 @@ def _publishable_key(client: ApiClient, base_url: str, team_id: str, label: str,
     if status not in (401, 403):
         raise StopRun(f"the key given by {label} can write (an invalid create answered {status}, not 403): it "
                       "is not a publishable key", EXIT_CREDENTIALS)
+
+
+def _quota_fits(session: Session) -> None:
+    """The key's quota, when the target states it, holds what this run may need (quota.py); else the run
+    stops here, before its first write, with the time the quota comes back."""
+    stated = session.stats.quota_end
+    if stated is None:
+        return
+    reason = quota.shortfall(stated, session.profile, session.traffic.budget.max_requests, session.stats.total)
+    if reason is not None:
+        raise StopRun(reason, EXIT_BUDGET)
 
 
 def preflight(session: Session, sources: dict[str, str] | None = None) -> None:
@@ -110,7 +124,8 @@ def preflight(session: Session, sources: dict[str, str] | None = None) -> None:
         client = session.client(target.team.api_key, timeout=TIMEOUT)
         others: list[ApiClient] = []
         try:
-            _secret_key(client, base, target.team.id, label("--api-key", "--team-id"))
+            _secret_key(client, base, target.team.id, label("--api-key", "--team-id"),
+                        before_writing=lambda: _quota_fits(session))
             if target.other_team:
                 other = session.client(target.other_team.api_key, target.other_team.id, timeout=TIMEOUT)
                 others.append(other)

@@ -116,6 +116,8 @@ def release_together(client: ApiClient, requests: list[Held], family: str = "exp
         for who, held, (_, _, headers, body), answer, operation, clock in zip(
                 clients, requests, wires, answers, operations, clocks, strict=True):
             traffic.stats.count(family, answer.status if answer else None, operation)
+            if answer is not None:
+                traffic.stats.note_headers(answer.headers)
             _report(who, held, headers, body, answer, clock, seconds)
     return [_retried(who, held, answer) for who, held, answer in zip(clients, requests, answers, strict=True)]
 

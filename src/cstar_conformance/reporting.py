@@ -18,6 +18,7 @@ from cstar_conformance.client import Exchange
 from cstar_conformance.coverage import line as coverage_line
 from cstar_conformance.exits import MEANING
 from cstar_conformance.levels import Grade
+from cstar_conformance.traffic import RequestStats
 
 if TYPE_CHECKING:
     from cstar_conformance.session import Session
@@ -122,7 +123,12 @@ def requests_of(state: Session) -> dict[str, Any]:
     answers: Counter[str] = Counter(own.get("by_answer", {})) + Counter(workers.get("by_answer", {}))
     keywords: Counter[str] = Counter(own.get("by_keyword", {})) + Counter(workers.get("by_keyword", {}))
     budget = state.traffic.budget
-    return {"total": own["total"] + workers["total"], "rate_limited": own["rate_limited"] + workers["rate_limited"],
+    merged = RequestStats()  # the quota's first and latest statement across the processes
+    merged.merge({"quota": own["quota"]})
+    merged.merge({"quota": workers["quota"]})
+    quota = merged.as_dict()["quota"]
+    return {"quota": quota, "total": own["total"] + workers["total"],
+            "rate_limited": own["rate_limited"] + workers["rate_limited"],
             "rate_limited_by_family": dict(limited.most_common()),
             "max_requests": budget.max_requests, "seconds_waiting_429": round(budget.waited, 1),
             "by_family": dict(by_family.most_common()), "by_operation": dict(by_operation.most_common()),
@@ -164,6 +170,12 @@ def terminal_summary(tr: Any, state: Session, config: pytest.Config, exitstatus:
     passed = len(of_verdict(state, "passed"))
     tr.write_line(f"passed: {passed}   requests: {requests['total']} of at most {requests['max_requests']} "
                   f"(429 seen: {requests['rate_limited']})   seconds: {time.monotonic() - state.started:.1f}")
+    quota = requests.get("quota") or {}
+    if quota.get("start") and quota.get("end"):
+        start, end = quota["start"], quota["end"]
+        of = f" of {start['limit']}" if start.get("limit") is not None else ""
+        tr.write_line(f"target quota (X-RateLimit-*): {start['remaining']}{of} left at the start, {end['remaining']} "
+                      f"at the end" + (f" (resets {end['reset_at']})" if end.get("reset_at") else ""))
     if requests["by_family"]:
         families = ", ".join(f"{name} {count}" for name, count in requests["by_family"].items())
         tr.write_line(f"requests by family: {families}")

@@ -113,6 +113,7 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
     assign_ids(state.results)
     answers = requests.pop("by_answer", {})
     hits = requests.pop("by_keyword", {})
+    quota = requests.pop("quota", None)
     if state.spec_path.exists():
         state.coverage = schema_coverage(state.spec_path, answers, hits)
     return {
@@ -131,6 +132,7 @@ def final(state: Session, exitstatus: int, requests: dict[str, Any]) -> dict[str
         "finished_at": _now(),
         "seconds": round(time.monotonic() - state.started, 2),
         "requests": requests,
+        "quota": quota,  # the target's X-RateLimit-* at the start and at the end (None: it sends none)
         "totals": dict(sorted(by_level.items())),
         "collected": state.collected,
         "must_failures": sum(1 for r in state.results if r["verdict"] in RED),

@@ -16,6 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from cstar_conformance import quota
+from cstar_conformance.quota import Quota
+
 MAX_RETRY_AFTER = 30.0  # a 429 asking for a longer wait ends the run: the key's quota is spent
 MAX_429_RETRIES = 5  # attempts after the first, for one request
 MAX_TOTAL_WAIT = 120.0  # seconds of 429 waits per run (per process under xdist)
@@ -42,6 +45,8 @@ class RequestStats:
     by_answer: Counter[str] = field(default_factory=Counter)  # "family|operation|status": schema coverage
     by_keyword: Counter[str] = field(default_factory=Counter)  # keyword coverage of the fuzzing (keywords.py)
     retry_hints: list[float | None] = field(default_factory=list)  # per 429: the wait it asked for, or None
+    quota_start: Quota | None = None  # the target's X-RateLimit-* on the first answer that had them
+    quota_end: Quota | None = None  # … and on the latest one
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, family: str, status: int | None, operation: str = "other") -> None:
@@ -58,6 +63,16 @@ class RequestStats:
         with self._lock:
             self.by_keyword.update(hits)
 
+    def note_headers(self, headers: Mapping[str, str]) -> None:
+        """Keep the quota an answer states (quota.py)."""
+        found = quota.read(headers)
+        if found is None:
+            return
+        with self._lock:
+            self.quota_start = self.quota_start or found
+            if self.quota_end is None or found.seen_at >= self.quota_end.seen_at:
+                self.quota_end = found
+
     def note_429(self, hint: float | None) -> None:
         with self._lock:
             self.retry_hints.append(hint)
@@ -67,7 +82,9 @@ class RequestStats:
             return {"total": self.total, "rate_limited": self.rate_limited, "by_family": dict(self.by_family),
                     "by_operation": dict(self.by_operation), "retry_hints": list(self.retry_hints),
                     "rate_limited_by_family": dict(self.rate_limited_by_family), "by_answer": dict(self.by_answer),
-                    "by_keyword": dict(self.by_keyword)}
+                    "by_keyword": dict(self.by_keyword),
+                    "quota": {"start": self.quota_start.as_dict() if self.quota_start else None,
+                              "end": self.quota_end.as_dict() if self.quota_end else None}}
 
     def merge(self, other: Mapping[str, Any]) -> None:
         """Add the counts of another process (an xdist worker)."""
@@ -80,6 +97,12 @@ class RequestStats:
             self.by_answer.update(other.get("by_answer", {}))
             self.by_keyword.update(other.get("by_keyword", {}))
             self.retry_hints += list(other.get("retry_hints", []))
+            theirs = other.get("quota") or {}
+            start, end = theirs.get("start"), theirs.get("end")
+            if start and (self.quota_start is None or start["seen_at"] < self.quota_start.seen_at):
+                self.quota_start = quota.Quota.from_dict(start)
+            if end and (self.quota_end is None or end["seen_at"] >= self.quota_end.seen_at):
+                self.quota_end = quota.Quota.from_dict(end)
 
 
 class Throttle:
@@ -185,7 +208,7 @@ class Traffic:
     checkpoint: Callable[[], None] = lambda: None  # before each attempt: a pending Ctrl-C takes effect here
 
     def send(self, attempt: Callable[[], R], *, family: str, operation: str, status: Callable[[R], int],
-             hint: Callable[[R], float | None]) -> R:
+             hint: Callable[[R], float | None], headers: Callable[[R], Mapping[str, str]] | None = None) -> R:
         """Run `attempt` (one HTTP request) until its answer is not a 429; count every attempt."""
         attempts = 0
         while True:
@@ -200,6 +223,8 @@ class Traffic:
                 raise
             code = status(response)
             self.stats.count(family, code, operation)
+            if headers is not None:
+                self.stats.note_headers(headers(response))
             if code != 429:
                 return response
             asked = hint(response)
