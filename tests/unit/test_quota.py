@@ -22,7 +22,7 @@ def test_no_or_an_unreadable_remaining_states_no_quota() -> None:
 def test_a_run_fits_when_what_is_left_holds_the_profile_within_max_requests() -> None:
     gate = EXPECTED_REQUESTS["gate"]
     assert shortfall(Quota(1000, gate, None, NOW), "gate", 1000, used=1) is None
-    assert shortfall(Quota(1000, 100, None, NOW), "gate", 120, used=1) is None  # --max-requests bounds the need
+    assert shortfall(Quota(1000, 100, None, NOW), "gate", 100, used=1) is None  # --max-requests bounds the need
     reason = shortfall(Quota(1000, 300, NOW + 900, NOW), "gate", 1000, used=1)
     assert reason is not None and "leaves 300 of 1000" in reason and "needs up to" in reason and "UTC" in reason
     assert shortfall(Quota(1000, 300, NOW, NOW), "smoke", 1000, used=0) is not None
