@@ -14,7 +14,8 @@ keys — never a key (a file with a key in it is refused):
     other_team_id_env = "EU_OTHER_TEAM_ID"  # optional, with other_api_key_env
     other_api_key_env = "EU_OTHER_API_KEY"
     publishable_key_env = "EU_PK"           # optional
-    webhook_public_url = "https://…"        # optional
+    webhook_public_url = "https://…"        # optional, with webhook_listen = "0.0.0.0:8080"
+    ca_bundle = "/etc/ssl/corp-ca.pem"      # optional
     target_version = "…"                    # optional (or target_version_env)
 
 Each target's run goes to OUT/NAME/ (summary.json, junit.xml, allure-results/, evidence.html); the page
@@ -49,7 +50,8 @@ _FROM_ENV = (("api_key_env", "CSTAR_API_KEY", True), ("other_api_key_env", "CSTA
              ("other_team_id_env", "CSTAR_OTHER_TEAM_ID", False),
              ("target_version_env", "CSTAR_TARGET_VERSION", False))
 _PLAIN = (("base_url", "PYTEST_BASE_URL"), ("team_id", "CSTAR_TEAM_ID"), ("other_team_id", "CSTAR_OTHER_TEAM_ID"),
-          ("webhook_public_url", "CSTAR_WEBHOOK_PUBLIC_URL"), ("target_version", "CSTAR_TARGET_VERSION"))
+          ("webhook_public_url", "CSTAR_WEBHOOK_PUBLIC_URL"), ("webhook_listen", "CSTAR_WEBHOOK_LISTEN"),
+          ("ca_bundle", "CSTAR_CA_BUNDLE"), ("target_version", "CSTAR_TARGET_VERSION"))
 _KNOWN = {"name"} | {k for k, _, _ in _FROM_ENV} | {k for k, _ in _PLAIN}
 _CELL = {"pass": ("pass", "#1e7b34"), "fail": ("FAIL", "#b3261e"), "finding": ("finding", "#9a6700"),
          "blocked": ("blocked", "#6b6b6b"), "skipped": ("skipped", "#6b6b6b"), "not run": ("not run", "#9a6700"),
