@@ -36,6 +36,8 @@ class _Handler(socketserver.BaseRequestHandler):
         except OSError:
             client.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
             return
+        for sock in (client, upstream):  # as real proxies do: no Nagle delay on small writes
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.lock:
             self.server.tunnels[host] += 1
         client.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
@@ -46,7 +48,10 @@ class _Handler(socketserver.BaseRequestHandler):
                 if not ready:
                     return
                 for sock in ready:
-                    data = sock.recv(65536)
+                    try:
+                        data = sock.recv(65536)
+                    except OSError:  # a peer reset the connection: the tunnel ends
+                        return
                     if not data:
                         return
                     (upstream if sock is client else client).sendall(data)
