@@ -28,7 +28,7 @@ from cstar_conformance.options import RunOptions
 from cstar_conformance.runfolder import RunFolder
 from cstar_conformance.session import Session, current, set_current
 from cstar_conformance.target import EmbeddedReference, Target, Team, check_production
-from cstar_conformance.traffic import Budget, Throttle, Traffic
+from cstar_conformance.traffic import Budget, RequestStats, SharedLedger, Throttle, Traffic
 
 
 @dataclass
@@ -166,6 +166,9 @@ class Run:
         return status
 
 
+LEDGER = ".requests.json"  # in the run's folder: the run's one request count under xdist
+
+
 def check_listen(address: tuple[str, int], source: str) -> None:
     """The receiver's address can be bound here (before the first request: a busy port is a usage error)."""
     host, port = address
@@ -192,6 +195,7 @@ def handoff(state: Session, opts: RunOptions) -> dict[str, Any]:
         "strict": state.strict, "profile": state.profile, "seed": state.seed, "sweep_minutes": state.sweep_minutes,
         "spec_path": str(state.spec_path), "max_rps": opts.max_rps, "max_requests": opts.max_requests,
         "used": state.stats.total, "reports_dir": str(state.reports_dir),
+        "ledger": str(SharedLedger.create(state.reports_dir / LEDGER, state.stats.total).path),
     }
 
 
@@ -204,10 +208,12 @@ def worker_session(data: dict[str, Any], worker_id: str, workers: int) -> Sessio
                     webhook_listen=tuple(data["webhook_listen"]) if data.get("webhook_listen") else None,
                     trust=Trust(*data["trust"]),
                     description=data["description"], details=data["details"])
-    share = max(1, (int(data["max_requests"]) - int(data["used"])) // max(1, workers))
-    # The throttle is per process: each worker takes its share of the rate.
+    # One budget for the whole run (the ledger all processes add to); the throttle is per process: each worker
+    # takes its share of the rate.
+    ledger = SharedLedger(Path(data["ledger"]), worker_id or "worker")
     rps = float(data["max_rps"]) / max(1, workers) if data["max_rps"] else 0.0
     return Session(target=target, run_id=data["run_id"] + worker_id, strict=data["strict"], profile=data["profile"],
                    seed=data["seed"], sweep_minutes=data["sweep_minutes"], spec_path=Path(data["spec_path"]),
-                   traffic=Traffic(budget=Budget(share), throttle=Throttle(rps)),
+                   traffic=Traffic(budget=Budget(int(data["max_requests"]), ledger=ledger),
+                                   throttle=Throttle(rps), stats=RequestStats(ledger=ledger)),
                    evidence=reporting.exchange_step, reports_dir=Path(data["reports_dir"]))

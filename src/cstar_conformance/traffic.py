@@ -8,12 +8,15 @@ A 429 is never handed to a check: it is waited out, or the run stops with "budge
 from __future__ import annotations
 
 import email.utils
+import fcntl
+import json
 import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from cstar_conformance import quota
@@ -45,6 +48,7 @@ class RequestStats:
     by_answer: Counter[str] = field(default_factory=Counter)  # "family|operation|status": schema coverage
     by_keyword: Counter[str] = field(default_factory=Counter)  # keyword coverage of the fuzzing (keywords.py)
     retry_hints: list[float | None] = field(default_factory=list)  # per 429: the wait it asked for, or None
+    ledger: SharedLedger | None = None  # under xdist: every request is added to the run's shared count too
     quota_start: Quota | None = None  # the target's X-RateLimit-* on the first answer that had them
     quota_end: Quota | None = None  # … and on the latest one
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -58,6 +62,8 @@ class RequestStats:
             if status == 429:
                 self.rate_limited += 1
                 self.rate_limited_by_family[family] += 1
+        if self.ledger is not None:
+            self.ledger.add(1)
 
     def note_keywords(self, hits: list[str]) -> None:
         with self._lock:
@@ -132,6 +138,7 @@ class Budget:
     max_requests: int = 1000
     max_wait: float = MAX_TOTAL_WAIT
     reserve: Callable[[], int] = lambda: 0
+    ledger: SharedLedger | None = None  # under xdist: the run's one count, whatever the number of workers
     waited: float = 0.0
     exhausted: str | None = None  # why the run stopped, once it did
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -142,8 +149,12 @@ class Budget:
         if self.exhausted:
             raise BudgetExhausted(self.exhausted)
         keep = self.reserve() + CLEANUP_MARGIN
-        if stats.total + 1 + keep > self.max_requests:
-            self.exhaust(f"budget exhausted: {stats.total} requests sent, the next ({operation}) would leave "
+        sent = stats.total
+        if self.ledger is not None:  # every process's requests, and what the others keep back for cleanup
+            sent, others = self.ledger.admit(self.reserve())
+            keep += others
+        if sent + 1 + keep > self.max_requests:
+            self.exhaust(f"budget exhausted: {sent} requests sent, the next ({operation}) would leave "
                          f"fewer than the {keep} kept back for cleanup within --max-requests {self.max_requests}")
 
     def allow_wait(self, seconds: float, operation: str, attempts: int, family: str) -> None:
@@ -166,6 +177,44 @@ class Budget:
         if family not in HOUSEKEEPING and self.exhausted is None:
             self.exhausted = reason
         raise BudgetExhausted(reason)
+
+
+class SharedLedger:
+    """The run's request count shared by its processes (the xdist controller and workers): a small JSON file
+    in the run's folder under an exclusive lock — one budget for the whole run, never fixed shares per worker
+    (a worker with work left may use what another did not need). Each process adds what it sends and says
+    how many requests its own cleanup still needs, which the others leave it."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+
+    @staticmethod
+    def create(path: Path, sent: int) -> SharedLedger:
+        path.write_text(json.dumps({"sent": sent, "reserve": {}}))
+        return SharedLedger(path, "controller")
+
+    def _update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        with self.path.open("r+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                data = json.loads(handle.read() or '{"sent": 0, "reserve": {}}')
+                change(data)
+                handle.seek(0)
+                handle.truncate()
+                handle.write(json.dumps(data))
+                handle.flush()  # on disk before the lock goes
+                return data
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def add(self, count: int = 1) -> None:
+        self._update(lambda data: data.__setitem__("sent", int(data["sent"]) + count))
+
+    def admit(self, reserve: int) -> tuple[int, int]:
+        """(requests sent by the whole run, requests the other processes keep back), noting this one's."""
+        data = self._update(lambda data: data["reserve"].__setitem__(self.name, reserve))
+        others = sum(int(v) for k, v in data["reserve"].items() if k != self.name)
+        return int(data["sent"]), others
 
 
 def retry_hint(headers: Mapping[str, Any], body: Callable[[], Any]) -> float | None:
