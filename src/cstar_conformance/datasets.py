@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cstar_conformance import capabilities
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
+from cstar_conformance.waves import together
 
 STATUSES = ("active", "inactive")
 SENTIMENTS = ("happy", "neutral", "frustrated", "angry")
@@ -103,7 +105,7 @@ def seed_listing_dataset(factory: DataFactory, count: int = 21, page_size: int =
     token = name_token()
     email_token = f"Ml{secrets.token_hex(3)}Qx"  # capitals: searched as stored, and swapped
     decoys = {1: "%", 2: "_", 4: "*"}
-    customers = []
+    bodies: dict[int, dict[str, Any]] = {}
     for i in range(count):
         extra: dict[str, Any] = {}
         if i % 3 == 0:
@@ -117,9 +119,12 @@ def seed_listing_dataset(factory: DataFactory, count: int = 21, page_size: int =
         if i == 7:
             extra["tags"] = [factory.tag, token]
         local = f"{search_token}-{email_token}-{i}" if i % 4 == 2 else f"{search_token}-{i}"
-        customers.append(capabilities.create_customer(
-            factory, "listing", name=name, email=f"{local}@{EMAIL_DOMAIN}",
-            status=STATUSES[1] if i % 3 == 1 else STATUSES[0], sentiment=SENTIMENTS[i % 4], **extra))
+        bodies[i] = dict(name=name, email=f"{local}@{EMAIL_DOMAIN}",
+                         status=STATUSES[1] if i % 3 == 1 else STATUSES[0], sentiment=SENTIMENTS[i % 4], **extra)
+    # the creates are independent: sent in waves (waves.py); the records listed in the order asked
+    made = together({i: partial(capabilities.create_customer, factory, "listing", **body)
+                     for i, body in bodies.items()})
+    customers = [made[i] for i in range(count)]
     return ListingDataset(search_token=search_token, name_token=token, email_token=email_token,
                           customers=tuple(customers), page_size=page_size, ragged_page_size=ragged_page_size)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ import pytest
 from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
+from cstar_conformance.waves import together
 
 
 def _created(response: httpx.Response, rule: str) -> dict[str, Any]:
@@ -149,14 +151,16 @@ def invalid_attempts(factory: DataFactory, minimal: tuple[dict[str, Any], httpx.
     token = term + "x"  # only the refused bodies carry it: "-minimal-7x" is in no other record
     witness = {"id": (created.json().get("data") or {}).get("id") if 200 <= created.status_code < 300 else None,
                "email": body["email"]}
-    responses = {}
-    for kind, body in _invalid_bodies(token).items():
+    def attempt(body: Any) -> httpx.Response:
         if isinstance(body, dict):
-            responses[kind] = factory.post_customer(body)
-        else:
-            responses[kind] = factory.api.request("POST", "/customers", content=json.dumps(body),
-                                                  headers={"Content-Type": "application/json"})
-            factory.track_response("customer", responses[kind])
+            return factory.post_customer(body)
+        response = factory.api.request("POST", "/customers", content=json.dumps(body),
+                                       headers={"Content-Type": "application/json"})
+        factory.track_response("customer", response)
+        return response
+
+    # independent of one another: sent in waves (waves.py)
+    responses = together({kind: partial(attempt, body) for kind, body in _invalid_bodies(token).items()})
     return InvalidAttempts(term, token, witness, responses)
 
 

@@ -11,6 +11,7 @@ narrows so is blocked by SEARCH-NAME-OR-EMAIL when that search does not return e
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.datasets import SENTIMENTS, STATUSES, ListingDataset
 from cstar_conformance.factory import DataFactory
+from cstar_conformance.waves import together
 
 ALL = 100  # the dataset fits on one page of this size
 
@@ -39,9 +41,10 @@ def _search(api: ApiClient, term: str, **params: Any) -> httpx.Response:
 @pytest.fixture(scope="module")
 def filtered(api: ApiClient, listing_dataset: ListingDataset) -> dict[Filter, httpx.Response]:
     """One request per filter combination over the dataset, shared by the data and total checks."""
-    return {f: _search(api, listing_dataset.search_token,
-                       **{k: v for k, v in (("status", f[0]), ("sentiment", f[1])) if v is not None})
-            for f in SINGLE_FILTERS + COMBINED_FILTERS}
+    token = listing_dataset.search_token
+    return together({f: partial(_search, api, token, **{k: v for k, v in (("status", f[0]), ("sentiment", f[1]))
+                                                       if v is not None})
+                     for f in SINGLE_FILTERS + COMBINED_FILTERS})
 
 
 def _assert_exact(response: httpx.Response, dataset: ListingDataset, f: Filter) -> None:
@@ -92,8 +95,8 @@ INVALID_FILTERS = {"status": "archived", "sentiment": "Happy"}
 
 @pytest.fixture(scope="module")
 def invalid_answers(api: ApiClient, listing_dataset: ListingDataset) -> dict[str, httpx.Response]:
-    return {param: _search(api, listing_dataset.search_token, **{param: value})
-            for param, value in INVALID_FILTERS.items()}
+    return together({param: partial(_search, api, listing_dataset.search_token, **{param: value})
+                     for param, value in INVALID_FILTERS.items()})
 
 
 @pytest.mark.rule("FILTER-INVALID-NOT-UNFILTERED")
@@ -140,7 +143,8 @@ def _exact_term(dataset: ListingDataset, where: str) -> tuple[str, frozenset[str
 @pytest.fixture(scope="module")
 def exact_searches(api: ApiClient, listing_dataset: ListingDataset) -> dict[str, httpx.Response]:
     """One exact-case search per term, shared by the MUST check and, as its premise, the letter-case one."""
-    return {where: _search(api, _exact_term(listing_dataset, where)[0]) for where in ("name", "email", "whole email")}
+    return together({where: partial(_search, api, _exact_term(listing_dataset, where)[0])
+                     for where in ("name", "email", "whole email")})
 
 
 @pytest.mark.rule("SEARCH-NAME-OR-EMAIL")

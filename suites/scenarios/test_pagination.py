@@ -9,6 +9,7 @@ the tests compare sets, and sequences only between two reads of the same page.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.datasets import ListingDataset
+from cstar_conformance.waves import together
 
 Walk = list[httpx.Response]
 
@@ -30,11 +32,11 @@ def walks(api: ApiClient, listing_dataset: ListingDataset) -> dict[int, Walk]:
     """Pages 1..n+1 (the last one past the end) at the exact-boundary and at a ragged page size.
 
     The walk requests a fixed number of pages (from the seeded count), never following `hasMore`."""
-    return {
-        size: [_list(api, listing_dataset, page=page, pageSize=size)
-               for page in range(1, listing_dataset.pages(size) + 2)]
-        for size in (listing_dataset.page_size, listing_dataset.ragged_page_size)
-    }
+    pages = together({(size, page): partial(_list, api, listing_dataset, page=page, pageSize=size)
+                      for size in (listing_dataset.page_size, listing_dataset.ragged_page_size)
+                      for page in range(1, listing_dataset.pages(size) + 2)})
+    return {size: [pages[key] for key in sorted(k for k in pages if k[0] == size)]
+            for size in (listing_dataset.page_size, listing_dataset.ragged_page_size)}
 
 
 # --------------------------------------------------------------------------------------- defaults
@@ -120,7 +122,7 @@ ABSURD_PARAMS: dict[str, dict[str, Any]] = {
 @pytest.fixture(scope="module")
 def odd_answers(api: ApiClient, listing_dataset: ListingDataset) -> dict[str, httpx.Response]:
     """One request per odd parameter set, shared by the MUST (honest) and SHOULD (4xx) checks."""
-    return {name: _list(api, listing_dataset, **params) for name, params in ABSURD_PARAMS.items()}
+    return together({name: partial(_list, api, listing_dataset, **params) for name, params in ABSURD_PARAMS.items()})
 
 
 @pytest.mark.rule("LIST-BAD-PARAMS-4XX")
