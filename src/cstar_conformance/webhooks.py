@@ -177,6 +177,17 @@ class Receiver:
         """The first delivery of each event that reached `path` (duplicates of an event id dropped)."""
         return one_per_event(self.deliveries(path))
 
+    def wait_count(self, path: str, count: int, timeout: float) -> int:
+        """How many deliveries reached `path`, waiting up to `timeout` seconds for `count` of them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                seen = sum(1 for delivery in self._deliveries if delivery.path == path)
+                remaining = deadline - time.monotonic()
+                if seen >= count or remaining <= 0:
+                    return seen
+                self._cond.wait(remaining)
+
     def wait_for(self, path: str, predicate: Any, timeout: float) -> Delivery | None:
         """The first delivery to `path` matching `predicate`, waiting up to `timeout` seconds."""
         deadline = time.monotonic() + timeout
