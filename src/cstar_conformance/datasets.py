@@ -89,7 +89,7 @@ def name_token() -> str:
     return f"Qu%{hex_part[:2]}_{hex_part[2:4]}*{hex_part[4:]}'Zël\\"
 
 
-def seed_listing_dataset(factory: DataFactory, count: int = 21, page_size: int = 7,
+def seed_listing_dataset(factory: DataFactory, count: int = 12, page_size: int = 4,
                          ragged_page_size: int = 5) -> ListingDataset:
     """Create `count` run-tagged customers (one request each) and describe them.
 
