@@ -24,6 +24,13 @@ __all__ = ["ApiClient", "Exchange", "Masker", "RequestStats", "Throttle", "excha
 MASK = "***"
 
 
+EVIDENCE_BODY = 4_000  # characters of a body the report shows (a 1 MB probe is summarised, not copied)
+
+
+def _cut(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else f"{text[:limit]}… ({len(text):,} chars in all)"
+
+
 @dataclass
 class Exchange:
     """One request and its response, ready to attach to a report."""
@@ -37,26 +44,29 @@ class Exchange:
     response_body: str | None
     seconds: float
 
-    def curl(self) -> str:
+    def curl(self, limit: int | None = None) -> str:
         parts = ["curl", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.request_headers.items():
             if name.lower() in {"host", "content-length", "accept-encoding", "connection", "user-agent"}:
                 continue
             parts += ["-H", shlex.quote(f"{name}: {value}")]
         if self.request_body is not None:
-            parts += ["--data-raw", shlex.quote(self.request_body)]
+            parts += ["--data-raw", shlex.quote(_cut(self.request_body, limit))]
         return " ".join(parts)
 
-    def render(self) -> str:
+    def render(self, limit: int = EVIDENCE_BODY) -> str:
+        """The exchange as the report shows it: bodies (and the curl's) cut at `limit` characters."""
         head = [f"{self.method} {self.url}"]
         head += [f"{k}: {v}" for k, v in self.request_headers.items()]
         if self.request_body is not None:
-            head += ["", self.request_body]
+            head += ["", _cut(self.request_body, limit)]
         head += ["", f"--> {self.status} ({self.seconds * 1000:.0f} ms)"]
         head += [f"{k}: {v}" for k, v in self.response_headers.items()]
         if self.response_body:
-            head += ["", self.response_body]
-        head += ["", "# reproduce (secrets masked):", self.curl()]
+            head += ["", _cut(self.response_body, limit)]
+        cut = self.request_body is not None and len(self.request_body) > limit
+        head += ["", "# reproduce (secrets masked" + ("; the body cut as above" if cut else "") + "):",
+                 self.curl(limit)]
         return "\n".join(head)
 
 

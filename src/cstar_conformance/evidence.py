@@ -1,10 +1,11 @@
-"""Keep a run's Allure results small enough for its HTML report to open quickly: a check that failed (or
-is a finding, blocked, skipped) keeps every exchange; a passed check keeps a sample — its first few
-exchanges — and says how many more it made. Passed fixtures shared by many checks (the seeded data
-sets, the session's cleanup) are sampled the same way; Allure copies a fixture's steps into every
-check that used it, so without this the cleanup alone is most of the report. A failed fixture, and
-the fixtures of a failed check that no other check shares, keep everything. Passed fixtures without a
-step (most of them: `base_url`, `api`, …) carry no evidence and are left out."""
+"""Keep a run's Allure results small (the HTML report of a gate run under 4 MB, Allure's own app 2.65 MB of
+it): a check that failed (or is a finding, blocked, skipped) keeps every exchange; a passed check keeps none
+and says how many it made (summary.json has every check's request count). Passed fixtures shared by
+several checks (the seeded data sets, the session's cleanup) are left out: Allure copies a fixture's steps
+into every check that used it, so they would be most of the report; their requests are in the run's
+counts. A failed fixture, and the fixtures of a failed check that no other check shares, keep everything.
+Passed fixtures without a step (most of them: `base_url`, `api`, …) carry no evidence and are left out too.
+allure-pytest's labels of the machine and the runtime are dropped."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-SAMPLE = 3  # exchanges a passed check (or a fixture of one check) keeps
-SHARED_SAMPLE = 1  # exchanges a passed fixture shared by several checks keeps (Allure copies it into each)
+SAMPLE = 0  # exchanges a passed check (or a fixture of one check) keeps: its requests are in summary.json
+SHARED_SAMPLE = 0  # a passed fixture shared by several checks (Allure copies it into each) is left out
 RED = ("failed", "broken")
+# allure-pytest's labels of the machine and the runtime (the same on every check, or the thread's id): not
+# evidence of anything the report is for, and copied into every check's data
+NOISE_LABELS = frozenset({"host", "thread", "framework", "language"})
 
 
 def _sources(step: dict[str, Any]) -> list[str]:
@@ -41,8 +45,9 @@ def _sample(node: dict[str, Any], keep: int, dropped: list[str]) -> bool:
     if not cut:
         return False
     at = steps[-1].get("stop") or steps[-1].get("start") or 0
-    kept.append({"name": f"… {cut} more exchange(s) not kept: a passed check keeps a sample of {keep} "
-                         "(failures keep every exchange)", "status": "passed", "start": at, "stop": at})
+    kept.append({"name": f"{cut} exchange(s), kept only when the check fails" if not keep else
+                 f"… {cut} more exchange(s), kept only when the check fails", "status": "passed", "start": at,
+                 "stop": at})
     node["steps"] = kept
     return True
 
@@ -70,7 +75,10 @@ def trim(allure_dir: Path, keep: int = SAMPLE) -> dict[str, int]:
         if data is None:
             continue
         status[str(data.get("uuid"))] = str(data.get("status"))
-        if data.get("status") == "passed" and _sample(data, keep, dropped):
+        labels = data.get("labels") or []
+        data["labels"] = [label for label in labels if label.get("name") not in NOISE_LABELS]
+        sampled = data.get("status") == "passed" and _sample(data, keep, dropped)
+        if sampled or len(data["labels"]) != len(labels):
             _write(path, data)
     for path in allure_dir.glob("*-container.json"):
         data = _load(path)
@@ -79,15 +87,17 @@ def trim(allure_dir: Path, keep: int = SAMPLE) -> dict[str, int]:
         children = [str(c) for c in data.get("children", [])]
         own_red = len(children) == 1 and status.get(children[0]) in RED
         changed = False
+        shared = len(children) > 1
         for side in ("befores", "afters"):
             stages = data.get(side) or []
-            shown = [s for s in stages if s.get("status") in RED or s.get("steps") or s.get("attachments")]
+            shown = [s for s in stages if s.get("status") in RED or own_red
+                     or ((s.get("steps") or s.get("attachments")) and not (shared and not SHARED_SAMPLE))]
+            dropped += [source for s in stages if s not in shown for source in _sources(s)]
             changed = changed or len(shown) != len(stages)
             data[side] = shown
             for stage in shown:
                 if stage.get("status") not in RED and not own_red:
-                    changed = _sample(stage, keep if len(children) == 1 else min(keep, SHARED_SAMPLE),
-                                      dropped) or changed
+                    changed = _sample(stage, keep if not shared else min(keep, SHARED_SAMPLE), dropped) or changed
         if changed:
             _write(path, data)
     for source in dropped:

@@ -70,7 +70,8 @@ def _results(folder: Path, status: str, uuid: str, exchanges: int) -> None:
     (folder / f"{uuid}-result.json").write_text(json.dumps({"uuid": uuid, "status": status, "steps": steps}))
 
 
-def test_passed_checks_keep_a_sample_failed_ones_everything_and_shared_fixtures_are_sampled(tmp_path: Path) -> None:
+def test_passed_checks_keep_no_exchange_failed_ones_everything_and_shared_fixtures_are_left_out(
+        tmp_path: Path) -> None:
     _results(tmp_path, "passed", "p", 10)
     _results(tmp_path, "failed", "f", 10)
     cleanup = []
@@ -80,14 +81,20 @@ def test_passed_checks_keep_a_sample_failed_ones_everything_and_shared_fixtures_
     (tmp_path / "s-container.json").write_text(json.dumps({
         "uuid": "s", "children": ["p", "f"], "befores": [{"name": "base_url", "status": "passed", "steps": []}],
         "afters": [{"name": "factory::1", "status": "passed", "steps": cleanup}]}))
+    own_steps = []
+    for n in range(2):
+        (tmp_path / f"o-{n}-attachment.txt").write_text("POST\n")
+        own_steps.append(_step(f"POST {n}", f"o-{n}-attachment.txt"))
+    (tmp_path / "o-container.json").write_text(json.dumps({
+        "uuid": "o", "children": ["f"], "befores": [{"name": "own", "status": "passed", "steps": own_steps}]}))
     counts = evidence.trim(tmp_path)
     passed = json.loads((tmp_path / "p-result.json").read_text())
     failed = json.loads((tmp_path / "f-result.json").read_text())
     assert len(failed["steps"]) == 10 and all((tmp_path / f"f-{n}-attachment.txt").exists() for n in range(10))
-    assert [s["name"] for s in passed["steps"][:3]] == ["GET 0", "GET 1", "GET 2"]
-    assert "7 more exchange(s) not kept" in passed["steps"][3]["name"] and len(passed["steps"]) == 4
-    assert not (tmp_path / "p-3-attachment.txt").exists()
+    assert [s["name"] for s in passed["steps"]] == ["10 exchange(s), kept only when the check fails"]
+    assert not any((tmp_path / f"p-{n}-attachment.txt").exists() for n in range(10))
     container = json.loads((tmp_path / "s-container.json").read_text())
-    assert container["befores"] == []  # a passed fixture without a step carries no evidence
-    assert len(container["afters"][0]["steps"]) == 2  # one exchange and the line saying 7 more
-    assert counts == {"exchanges_kept": 3 + 10 + 1, "exchanges_dropped": 7 + 7}
+    assert container["befores"] == [] and container["afters"] == []  # shared and passed: left out
+    own = json.loads((tmp_path / "o-container.json").read_text())
+    assert len(own["befores"][0]["steps"]) == 2  # the fixture of a failed check alone keeps everything
+    assert counts == {"exchanges_kept": 10 + 2, "exchanges_dropped": 10 + 8}
