@@ -24,6 +24,7 @@ __all__ = ["ApiClient", "Exchange", "Masker", "RequestStats", "Throttle", "excha
 MASK = "***"
 
 
+KEEPALIVE_EXPIRY = 2.0  # seconds an idle connection is kept (see ApiClient)
 EVIDENCE_BODY = 4_000  # characters of a body the report shows (a 1 MB probe is summarised, not copied)
 
 
@@ -156,8 +157,11 @@ class ApiClient:
         self.family = family or (lambda: "other")
         self.observer = observer  # the contract model, fed every exchange
         self.trust = trust or Trust()  # the one trust setting of the run (network.py); proxies from the environment
-        self._http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_keepalive_connections=20),
-                                  verify=self.trust.context())
+        # an idle connection is dropped after 2 s, before a server's own keep-alive timeout (uvicorn 5 s, most
+        # proxies longer) can close it under a request the client just sent on it: that race is a
+        # "Server disconnected" that would be blamed on the target
+        self._http = httpx.Client(timeout=timeout, verify=self.trust.context(),
+                                  limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY))
 
     @property
     def stats(self) -> RequestStats:

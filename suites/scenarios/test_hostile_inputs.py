@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from itertools import cycle
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 from cstar_conformance import capabilities, expect, hostile
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
+from cstar_conformance.waves import together
 
 OK = range(200, 300)
 
@@ -98,9 +100,11 @@ def test_addresses_that_differ_beyond_letter_case_are_all_accepted(factory: Data
 @pytest.mark.rule("AUTH-EXACT-KEY", "AUTH-401")
 def test_almost_right_keys_are_401_and_every_spelling_of_bearer_works(api: ApiClient) -> None:
     key = str(api.api_key)
-    for header in hostile.near_misses(key)[:5]:  # the non-ASCII one goes as UTF-8 bytes
-        value: Any = header if header.isascii() else header.encode()
-        response = api.get("/customers", params={"pageSize": 1}, headers={"Authorization": value})
+    misses = hostile.near_misses(key)[:5]  # the non-ASCII one goes as UTF-8 bytes; independent reads: one wave
+    answers = together({n: partial(api.get, "/customers", params={"pageSize": 1},
+                                   headers={"Authorization": header if header.isascii() else header.encode()})
+                        for n, header in enumerate(misses)})
+    for response in answers.values():
         assert response.status_code == 401, f"[AUTH-EXACT-KEY] an almost-right key was not refused: " \
                                             f"{expect.describe(response)}"
     for header in hostile.accepted_spellings(key)[:1]:
@@ -166,8 +170,9 @@ def test_a_malformed_id_is_a_4xx_for_every_operation(api: ApiClient, target_cust
     """Ids with spaces, of 300 characters, a real id with junk after it (GET); a NUL (PATCH)."""
     tries = [("GET", bad, None) for bad in ("not a uuid", "x" * 300, f"{target_customer['id']}x")]
     tries += [("PATCH", "%00", {"notes": "x"})]
-    for method, bad, body in tries:
-        response = api.request(method, f"/customers/{bad}", json_body=body)
+    answers = together({n: partial(api.request, method, f"/customers/{bad}", json_body=body)
+                        for n, (method, bad, body) in enumerate(tries)})  # independent, refused: one wave
+    for response in answers.values():
         expect.no_server_error(response)
         assert 400 <= response.status_code < 500, f"[GET-MALFORMED-ID] {expect.describe(response)}"
 
