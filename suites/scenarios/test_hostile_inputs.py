@@ -14,9 +14,10 @@ from functools import partial
 from itertools import cycle
 from typing import Any
 
+import httpx
 import pytest
 
-from cstar_conformance import capabilities, expect, hostile
+from cstar_conformance import capabilities, expect, hostile, release
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
 from cstar_conformance.waves import together
@@ -80,7 +81,14 @@ def test_an_odd_string_is_kept_exactly_or_refused_never_5xx(api: ApiClient, fact
 def test_a_1_mb_body_is_refused_with_the_error_envelope(factory: DataFactory) -> None:
     """1 MB of notes and an unknown status: refused for its size (413) or its status (400/422), with the error
     envelope, whichever the target — or a proxy in front of it — looks at first."""
-    response = factory.post_customer(factory.customer_body("huge", notes=hostile.HUGE_TEXT, status="archived"))
+    body = factory.customer_body("huge", notes=hostile.HUGE_TEXT, status="archived")
+    # `Expect: 100-continue`: a target that refuses by the size alone answers before the body is sent, and
+    # its answer is read — never lost to a connection it closes under a body still on its way
+    answer = release.send_expecting_continue(factory.api, release.Held("POST", "/customers", body), "hostile_inputs")
+    assert answer is not None, "[NO-5XX] a 1 MB create got no answer: the target closed the connection"
+    request = httpx.Request("POST", factory.api.url("/customers"))
+    response = httpx.Response(answer.status, headers=answer.headers, content=answer.body, request=request)
+    factory.track_response("customer", response)
     expect.no_server_error(response)
     expect.error(response, (400, 413, 422))
 
