@@ -31,7 +31,6 @@ from cstar_conformance.factory import DataFactory
 from cstar_conformance.rules import BY_ID, Level
 
 BLOCKED = "blocked by "
-BLOCKED_BY = re.compile(r"(?:Skipped: )?blocked by ([A-Z0-9-]+):")
 SEARCH = "SEARCH-NAME-OR-EMAIL"
 SEARCH_PAGE = 100  # the witnesses of one search always fit on one page
 _RULE_IN_MESSAGE = re.compile(r"^\[([A-Z0-9-]+)\]")

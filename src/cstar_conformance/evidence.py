@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 SAMPLE = 0  # exchanges a passed check (or a fixture of one check) keeps: its requests are in summary.json
-SHARED_SAMPLE = 0  # a passed fixture shared by several checks (Allure copies it into each) is left out
 RED = ("failed", "broken")
 # allure-pytest's labels of the machine and the runtime (the same on every check, or the thread's id): not
 # evidence of anything the report is for, and copied into every check's data
@@ -86,18 +85,19 @@ def trim(allure_dir: Path, keep: int = SAMPLE) -> dict[str, int]:
             continue
         children = [str(c) for c in data.get("children", [])]
         own_red = len(children) == 1 and status.get(children[0]) in RED
-        changed = False
         shared = len(children) > 1
+        changed = False
         for side in ("befores", "afters"):
             stages = data.get(side) or []
+            # red stages and those of a red check of their own stay; passed ones shared by several checks go
             shown = [s for s in stages if s.get("status") in RED or own_red
-                     or ((s.get("steps") or s.get("attachments")) and not (shared and not SHARED_SAMPLE))]
+                     or (not shared and (s.get("steps") or s.get("attachments")))]
             dropped += [source for s in stages if s not in shown for source in _sources(s)]
             changed = changed or len(shown) != len(stages)
             data[side] = shown
             for stage in shown:
                 if stage.get("status") not in RED and not own_red:
-                    changed = _sample(stage, keep if not shared else min(keep, SHARED_SAMPLE), dropped) or changed
+                    changed = _sample(stage, keep, dropped) or changed
         if changed:
             _write(path, data)
     for source in dropped:

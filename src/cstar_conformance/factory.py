@@ -3,21 +3,21 @@ at the end — also when tests fail. Leftovers of earlier interrupted runs are s
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import secrets
 import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 
 from cstar_conformance.client import ApiClient
 from cstar_conformance.traffic import BudgetExhausted
+from cstar_conformance.waves import together
 
 MARKER = "cstconf"  # every run id starts with it; the sweep only ever touches this marker
 EMAIL_DOMAIN = "conformance.example"
@@ -139,12 +139,8 @@ class DataFactory:
 
         for kind in ("webhook", "ticket", "customer"):
             wave = [item for item in reversed(todo) if item.kind == kind]
-            if not wave:
-                continue
-            with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(wave)))) as pool:
-                # each delete in a copy of this thread's context: its requests keep the "cleanup" family
-                futures = [pool.submit(contextvars.copy_context().run, delete, item) for item in wave]
-                leftovers += [problem for future in futures if (problem := future.result())]
+            problems = together({n: partial(delete, item) for n, item in enumerate(wave)}, parallel)
+            leftovers += [problem for problem in problems.values() if problem]
         return leftovers
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cstar_conformance import baseline, capabilities, fuzz_failures, levels, reporting
+from cstar_conformance import baseline, fuzz_failures, levels, reporting
 from cstar_conformance.model import Violation
 from cstar_conformance.observer import ModelViolation
 from cstar_conformance.rules import BY_ID
@@ -139,9 +139,8 @@ class ModelGrading:
         violations = state.observer.take()
         if not violations:
             return
-        blocked = capabilities.BLOCKED_BY.match(str(getattr(report, "longrepr", ("", "", ""))[-1]) if report.skipped
-                                                 and isinstance(report.longrepr, tuple) else "")
-        if blocked and {r for v in violations for r in v.rules} <= {blocked.group(1)}:
+        blocked = reporting.blocked_by(report)
+        if blocked and {r for v in violations for r in v.rules} <= {blocked}:
             return  # blocked by the very rule its exchanges break: that rule's own checks report it
         properties = dict(report.user_properties)
         rules = str(properties.get("rules", ""))

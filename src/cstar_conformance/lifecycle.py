@@ -214,6 +214,6 @@ def worker_session(data: dict[str, Any], worker_id: str, workers: int) -> Sessio
     rps = float(data["max_rps"]) / max(1, workers) if data["max_rps"] else 0.0
     return Session(target=target, run_id=data["run_id"] + worker_id, strict=data["strict"], profile=data["profile"],
                    seed=data["seed"], sweep_minutes=data["sweep_minutes"], spec_path=Path(data["spec_path"]),
-                   traffic=Traffic(budget=Budget(int(data["max_requests"]), ledger=ledger),
+                   traffic=Traffic(budget=Budget(int(data["max_requests"])),
                                    throttle=Throttle(rps), stats=RequestStats(ledger=ledger)),
                    evidence=reporting.exchange_step, reports_dir=Path(data["reports_dir"]))

@@ -50,6 +50,15 @@ def _connect(client: ApiClient, url: str) -> socket.socket:
 
 
 def _wire(client: ApiClient, held: Held) -> tuple[h11.Connection, bytes, dict[str, str], bytes | None]:
+    """The whole request on the wire (head, body, end), with the connection that reads its answer."""
+    conn, data, headers, body = _head(client, held)
+    if body:
+        data += conn.send(h11.Data(data=body))
+    return conn, data + conn.send(h11.EndOfMessage()), headers, body
+
+
+def _head(client: ApiClient, held: Held) -> tuple[h11.Connection, bytes, dict[str, str], bytes | None]:
+    """The request's head alone, its headers and its body (not sent yet)."""
     url = urlsplit(client.url(held.path))
     body = json.dumps(held.body).encode() if held.body is not None else None
     headers = {"Host": url.netloc, "Accept": "application/json", "Accept-Encoding": "identity",
@@ -61,23 +70,27 @@ def _wire(client: ApiClient, held: Held) -> tuple[h11.Connection, bytes, dict[st
         headers["Content-Length"] = str(len(body))
     conn = h11.Connection(h11.CLIENT)
     target = url.path + (f"?{url.query}" if url.query else "")
-    data = conn.send(h11.Request(method=held.method, target=target, headers=list(headers.items())))
-    if body:
-        data += conn.send(h11.Data(data=body))
-    data += conn.send(h11.EndOfMessage())
-    return conn, data, headers, body
+    return conn, conn.send(h11.Request(method=held.method, target=target, headers=list(headers.items()))), headers, body
 
 
-def _read(sock: socket.socket, conn: h11.Connection) -> Answer:
-    status, headers, body = 0, {}, b""
+def _header_map(raw: Any) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+
+def _operation(client: ApiClient, held: Held) -> str:
+    return operation_of(client._http.build_request(held.method, client.url(held.path)))
+
+
+def _read(sock: socket.socket, conn: h11.Connection, status: int = 0, headers: dict[str, str] | None = None) -> Answer:
+    """The answer; `status` and `headers` when its head was read already (`_early_answer`)."""
+    headers, body = headers or {}, b""
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
             conn.receive_data(sock.recv(65536))
             continue
         if isinstance(event, h11.Response):
-            status = event.status_code
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
+            status, headers = event.status_code, _header_map(event.headers)
         elif isinstance(event, h11.Data):
             body += bytes(event.data)
         elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
@@ -90,8 +103,7 @@ def release_together(client: ApiClient, requests: list[Held], family: str = "exp
     traffic, observer = client.traffic, client.observer
     clients = [held.client or client for held in requests]
     wires = [_wire(who, held) for who, held in zip(clients, requests, strict=True)]
-    operations = [operation_of(who._http.build_request(h.method, who.url(h.path)))
-                  for who, h in zip(clients, requests, strict=True)]
+    operations = [_operation(who, h) for who, h in zip(clients, requests, strict=True)]
     for operation in operations:
         traffic.checkpoint()
         traffic.budget.admit(traffic.stats, family, operation)
@@ -115,9 +127,8 @@ def release_together(client: ApiClient, requests: list[Held], family: str = "exp
         seconds = time.monotonic() - started
         for who, held, (_, _, headers, body), answer, operation, clock in zip(
                 clients, requests, wires, answers, operations, clocks, strict=True):
-            traffic.stats.count(family, answer.status if answer else None, operation)
-            if answer is not None:
-                traffic.stats.note_headers(answer.headers)
+            traffic.stats.count(family, answer.status if answer else None, operation,
+                                answer.headers if answer else None)
             _report(who, held, headers, body, answer, clock, seconds)
     return [_retried(who, held, answer) for who, held, answer in zip(clients, requests, answers, strict=True)]
 
@@ -133,12 +144,8 @@ def send_expecting_continue(client: ApiClient, held: Held, family: str) -> Answe
     Counted, throttled, judged by the model and attached as evidence like every other request."""
     traffic, observer = client.traffic, client.observer
     held = Held(held.method, held.path, held.body, {**held.headers, "Expect": "100-continue"}, held.client)
-    conn, _, headers, body = _wire(client, held)
-    conn = h11.Connection(h11.CLIENT)
-    url = urlsplit(client.url(held.path))
-    head = conn.send(h11.Request(method=held.method, target=url.path + (f"?{url.query}" if url.query else ""),
-                                 headers=list(headers.items())))
-    operation = operation_of(client._http.build_request(held.method, client.url(held.path)))
+    conn, head, headers, body = _head(client, held)
+    operation = _operation(client, held)
     traffic.checkpoint()
     traffic.budget.admit(traffic.stats, family, operation)
     traffic.throttle.wait()
@@ -157,9 +164,7 @@ def send_expecting_continue(client: ApiClient, held: Held, family: str) -> Answe
         except (OSError, h11.RemoteProtocolError, h11.LocalProtocolError):
             answer = None
         seconds = time.monotonic() - started
-        traffic.stats.count(family, answer.status if answer else None, operation)
-        if answer is not None:
-            traffic.stats.note_headers(answer.headers)
+        traffic.stats.count(family, answer.status if answer else None, operation, answer.headers if answer else None)
         _report(client, held, headers, body, answer, clock, seconds)
     return _retried(client, held, answer)
 
@@ -180,18 +185,8 @@ def _early_answer(sock: socket.socket, conn: h11.Connection) -> Answer | None:
             if event.status_code == 100:
                 return None
             continue
-        if isinstance(event, h11.Response):
-            status = event.status_code
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
-            body = b""
-            while True:
-                event = conn.next_event()
-                if event is h11.NEED_DATA:
-                    conn.receive_data(sock.recv(65536))
-                elif isinstance(event, h11.Data):
-                    body += bytes(event.data)
-                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                    return Answer(status, headers, body)
+        if isinstance(event, h11.Response):  # refused before the body: the rest of the answer as usual
+            return _read(sock, conn, event.status_code, _header_map(event.headers))
         if isinstance(event, h11.ConnectionClosed):
             raise OSError("the server closed the connection before answering")
 

@@ -64,6 +64,18 @@ def label_test(grade: Grade) -> None:
         allure.dynamic.tag(rule_id)
 
 
+def skip_reason(report: pytest.TestReport) -> str:
+    """What a skipped check says (a `blocked by RULE: …` one names the rule that blocked it)."""
+    message = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    return message.removeprefix("Skipped: ")
+
+
+def blocked_by(report: pytest.TestReport) -> str | None:
+    """The rule a skipped check was blocked by, if it was."""
+    found = BLOCKED.match(skip_reason(report)) if report.skipped else None
+    return found.group(1) if found else None
+
+
 def collect(state: Session, report: pytest.TestReport) -> None:
     """Turn reports into one verdict per check (call phase, or a setup that did not pass); each
     phase's requests are added to its check."""
@@ -88,8 +100,7 @@ def collect(state: Session, report: pytest.TestReport) -> None:
     elif wasxfail.startswith(FINDING_PREFIX):
         verdict, message = "finding", wasxfail
     elif report.skipped:
-        message = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        message = message.removeprefix("Skipped: ")
+        message = skip_reason(report)
         verdict = NOT_RUN if props.get("stopped") else "blocked" if BLOCKED.match(message) else "skipped"
     else:
         verdict = "failed" if report.when == "call" else "error"
@@ -114,24 +125,19 @@ def of_verdict(state: Session, *verdicts: str) -> list[dict[str, Any]]:
 
 
 def requests_of(state: Session) -> dict[str, Any]:
-    """The run's requests: this process's and, under xdist, its workers'."""
-    own, workers = state.stats.as_dict(), state.workers_stats.as_dict()
-    by_family: Counter[str] = Counter(own["by_family"]) + Counter(workers["by_family"])
-    by_operation: Counter[str] = Counter(own["by_operation"]) + Counter(workers["by_operation"])
-    limited: Counter[str] = Counter(own["rate_limited_by_family"]) + Counter(workers["rate_limited_by_family"])
-    answers: Counter[str] = Counter(own.get("by_answer", {})) + Counter(workers.get("by_answer", {}))
-    keywords: Counter[str] = Counter(own.get("by_keyword", {})) + Counter(workers.get("by_keyword", {}))
+    """The run's requests: this process's and, under xdist, its workers' (counts added, the quota's first
+    and latest statement kept)."""
+    merged = RequestStats()
+    merged.merge(state.stats.as_dict())
+    merged.merge(state.workers_stats.as_dict())
+    run = merged.as_dict()
     budget = state.traffic.budget
-    merged = RequestStats()  # the quota's first and latest statement across the processes
-    merged.merge({"quota": own["quota"]})
-    merged.merge({"quota": workers["quota"]})
-    quota = merged.as_dict()["quota"]
-    return {"quota": quota, "total": own["total"] + workers["total"],
-            "rate_limited": own["rate_limited"] + workers["rate_limited"],
-            "rate_limited_by_family": dict(limited.most_common()),
+    return {"quota": run["quota"], "total": run["total"], "rate_limited": run["rate_limited"],
+            "rate_limited_by_family": dict(Counter(run["rate_limited_by_family"]).most_common()),
             "max_requests": budget.max_requests, "seconds_waiting_429": round(budget.waited, 1),
-            "by_family": dict(by_family.most_common()), "by_operation": dict(by_operation.most_common()),
-            "by_answer": dict(sorted(answers.items())), "by_keyword": dict(sorted(keywords.items()))}
+            "by_family": dict(Counter(run["by_family"]).most_common()),
+            "by_operation": dict(Counter(run["by_operation"]).most_common()),
+            "by_answer": dict(sorted(run["by_answer"].items())), "by_keyword": dict(sorted(run["by_keyword"].items()))}
 
 
 _COLOURS = {summary.PASS: {"green": True}, summary.FAIL: {"red": True}, summary.INCOMPLETE: {"yellow": True},

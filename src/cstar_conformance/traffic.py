@@ -53,8 +53,15 @@ class RequestStats:
     quota_end: Quota | None = None  # … and on the latest one
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count(self, family: str, status: int | None, operation: str = "other") -> None:
+    def count(self, family: str, status: int | None, operation: str = "other",
+              headers: Mapping[str, str] | None = None) -> None:
+        """One request sent; `headers`: its answer's, for the quota it states (quota.py)."""
+        found = quota.read(headers) if headers is not None else None
         with self._lock:
+            if found is not None:
+                self.quota_start = self.quota_start or found
+                if self.quota_end is None or found.seen_at >= self.quota_end.seen_at:
+                    self.quota_end = found
             self.total += 1
             self.by_family[family] += 1
             self.by_operation[operation] += 1
@@ -68,16 +75,6 @@ class RequestStats:
     def note_keywords(self, hits: list[str]) -> None:
         with self._lock:
             self.by_keyword.update(hits)
-
-    def note_headers(self, headers: Mapping[str, str]) -> None:
-        """Keep the quota an answer states (quota.py)."""
-        found = quota.read(headers)
-        if found is None:
-            return
-        with self._lock:
-            self.quota_start = self.quota_start or found
-            if self.quota_end is None or found.seen_at >= self.quota_end.seen_at:
-                self.quota_end = found
 
     def note_429(self, hint: float | None) -> None:
         with self._lock:
@@ -138,7 +135,6 @@ class Budget:
     max_requests: int = 1000
     max_wait: float = MAX_TOTAL_WAIT
     reserve: Callable[[], int] = lambda: 0
-    ledger: SharedLedger | None = None  # under xdist: the run's one count, whatever the number of workers
     waited: float = 0.0
     exhausted: str | None = None  # why the run stopped, once it did
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -150,8 +146,8 @@ class Budget:
             raise BudgetExhausted(self.exhausted)
         keep = self.reserve() + CLEANUP_MARGIN
         sent = stats.total
-        if self.ledger is not None:  # every process's requests, and what the others keep back for cleanup
-            sent, others = self.ledger.admit(self.reserve())
+        if stats.ledger is not None:  # under xdist: every process's requests, and what the others keep back
+            sent, others = stats.ledger.admit(self.reserve())
             keep += others
         if sent + 1 + keep > self.max_requests:
             self.exhaust(f"budget exhausted: {sent} requests sent, the next ({operation}) would leave "
@@ -271,9 +267,7 @@ class Traffic:
                 self.stats.count(family, None, operation)
                 raise
             code = status(response)
-            self.stats.count(family, code, operation)
-            if headers is not None:
-                self.stats.note_headers(headers(response))
+            self.stats.count(family, code, operation, headers(response) if headers is not None else None)
             if code != 429:
                 return response
             asked = hint(response)

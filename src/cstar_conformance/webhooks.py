@@ -177,29 +177,28 @@ class Receiver:
         """The first delivery of each event that reached `path` (duplicates of an event id dropped)."""
         return one_per_event(self.deliveries(path))
 
-    def wait_count(self, path: str, count: int, timeout: float) -> int:
-        """How many deliveries reached `path`, waiting up to `timeout` seconds for `count` of them."""
+    def _wait(self, found: Callable[[list[Delivery]], Any], timeout: float) -> Any:
+        """`found(deliveries so far)` once it is truthy, or its last value after `timeout` seconds (called under
+        the lock: it must not take it)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                seen = sum(1 for delivery in self._deliveries if delivery.path == path)
+                result = found(self._deliveries)
                 remaining = deadline - time.monotonic()
-                if seen >= count or remaining <= 0:
-                    return seen
+                if result or remaining <= 0:
+                    return result
                 self._cond.wait(remaining)
+
+    def wait_count(self, path: str, count: int, timeout: float) -> int:
+        """How many deliveries reached `path`, waiting up to `timeout` seconds for `count` of them."""
+        self._wait(lambda all_: sum(1 for d in all_ if d.path == path) >= count, timeout)
+        return len(self.deliveries(path))
 
     def wait_for(self, path: str, predicate: Any, timeout: float) -> Delivery | None:
         """The first delivery to `path` matching `predicate`, waiting up to `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for delivery in self._deliveries:
-                    if delivery.path == path and predicate(delivery):
-                        return delivery
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._cond.wait(remaining)
+        found: Delivery | None = self._wait(
+            lambda all_: next((d for d in all_ if d.path == path and predicate(d)), None), timeout)
+        return found
 
 
 def _any_path() -> Any:
