@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from cstar_conformance.network import Trust
+from cstar_conformance.network import Trust, quick_acks
 from cstar_conformance.traffic import RequestStats, Throttle, Traffic, retry_hint
 
 if TYPE_CHECKING:
@@ -160,8 +160,9 @@ class ApiClient:
         # an idle connection is dropped after 2 s, before a server's own keep-alive timeout (uvicorn 5 s, most
         # proxies longer) can close it under a request the client just sent on it: that race is a
         # "Server disconnected" that would be blamed on the target
-        self._http = httpx.Client(timeout=timeout, verify=self.trust.context(),
-                                  limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY))
+        self._http = quick_acks(httpx.Client(
+            timeout=timeout, verify=self.trust.context(),
+            limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY)))
 
     @property
     def stats(self) -> RequestStats:

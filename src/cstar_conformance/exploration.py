@@ -297,7 +297,7 @@ def machine(explorer: Explorer) -> type[RuleBasedStateMachine]:
             for answer in answers:
                 data = (answer.json() or {}).get("data") if answer is not None and answer.status < 300 else None
                 if isinstance(data, dict) and isinstance(data.get("id"), str):
-                    x.factory.track("ticket", data["id"])
+                    x.factory.track("ticket", data["id"], customer=customer)
             self.log.append(f"# two tickets for {customer} released together")
 
         # ------------------------------------------------------------------ tickets and hooks

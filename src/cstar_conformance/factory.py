@@ -34,6 +34,7 @@ class Created:
     kind: str  # "customer" | "ticket" | "webhook"
     id: str
     api: ApiClient
+    customer: str | None = None  # a ticket's customer, as its create answered it
 
 
 @dataclass
@@ -71,19 +72,21 @@ class DataFactory:
         body.setdefault("customFields", {RUN_FIELD: self.run_id})
         return body
 
-    def track(self, kind: str, record_id: str, api: ApiClient | None = None) -> None:
+    def track(self, kind: str, record_id: str, api: ApiClient | None = None, customer: str | None = None) -> None:
         with self._lock:
-            self._created.append(Created(kind, record_id, api or self.api))
+            self._created.append(Created(kind, record_id, api or self.api, customer))
 
     def track_response(self, kind: str, response: httpx.Response, api: ApiClient | None = None) -> None:
         """Track whatever a create call made, if it made something."""
         if response.status_code in (200, 201):
             try:
-                record_id = response.json()["data"]["id"]
+                data = response.json()["data"]
+                record_id = data["id"]
             except (ValueError, KeyError, TypeError):
                 return
+            customer = data.get("customerId") if kind == "ticket" and isinstance(data, dict) else None
             if isinstance(record_id, str):
-                self.track(kind, record_id, api)
+                self.track(kind, record_id, api, customer if isinstance(customer, str) else None)
 
     def post_customer(self, body: Any, api: ApiClient | None = None, **kw: Any) -> httpx.Response:
         """POST a customer body as given, tracking anything it creates."""
@@ -122,12 +125,18 @@ class DataFactory:
         with self._lock:
             self._created = [c for c in self._created if not (c.kind == kind and c.id == record_id)]
 
-    def cleanup(self, parallel: int = CLEANUP_IN_FLIGHT) -> list[str]:
+    def cleanup(self, parallel: int = CLEANUP_IN_FLIGHT, cascade: bool = False) -> list[str]:
         """Delete everything created — webhooks, then tickets, then customers, each kind in one wave of at most
         `parallel` requests in flight (the deletes of one kind are independent: latency is paid once per wave,
-        not once per record); return what could not be deleted."""
+        not once per record); return what could not be deleted.
+
+        With `cascade` (the run saw DELETE-CASCADE hold and never break), a ticket whose customer is deleted here
+        through the same team is left to that delete: the contract deletes it with its customer."""
         with self._lock:
             todo, self._created = self._created, []
+        if cascade:
+            doomed = {(id(c.api), c.id) for c in todo if c.kind == "customer"}
+            todo = [c for c in todo if not (c.kind == "ticket" and (id(c.api), c.customer) in doomed)]
         leftovers: list[str] = []
 
         def delete(item: Created) -> str | None:

@@ -13,6 +13,7 @@ import pytest
 
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory, audit, sweep_stale
+from cstar_conformance.reporting import rule_held
 from cstar_conformance.session import Session, current, family
 from cstar_conformance.target import Target
 from cstar_conformance.traffic import BudgetExhausted
@@ -69,7 +70,7 @@ def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
     # A create sent just before an interrupt may still be landing on the target: give it a moment.
     settle = 0.5 if cstar.stopped else 0.0
     with family("cleanup"):
-        problems = made.cleanup()
+        problems = made.cleanup(cascade=rule_held(cstar, "DELETE-CASCADE"))
         try:
             problems += [f"left on the target: {left}" for team in teams
                          for left in audit(team, cstar.run_id, settle)]

@@ -87,6 +87,7 @@ def _read(sock: socket.socket, conn: h11.Connection, status: int = 0, headers: d
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
+            network.quick_ack(sock)
             conn.receive_data(sock.recv(65536))
             continue
         if isinstance(event, h11.Response):

@@ -120,6 +120,13 @@ def collect(state: Session, report: pytest.TestReport) -> None:
     state.results.append(row)
 
 
+def rule_held(state: Session, rule: str) -> bool:
+    """Whether this process saw a check of `rule` pass and none of it go red, blocked or not run."""
+    rows = [r for r in state.results if rule in r["rules"]]
+    return bool(rows) and all(r["verdict"] in ("passed", "skipped") for r in rows) and any(
+        r["verdict"] == "passed" for r in rows)
+
+
 def of_verdict(state: Session, *verdicts: str) -> list[dict[str, Any]]:
     return [r for r in state.results if r["verdict"] in verdicts]
 

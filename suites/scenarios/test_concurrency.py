@@ -44,7 +44,7 @@ def test_two_tickets_opened_together_raise_ticket_count_by_two(api: ApiClient, f
     for answer in answers:
         data = (answer.json() or {}).get("data") if answer is not None and 200 <= answer.status < 300 else None
         if isinstance(data, dict) and isinstance(data.get("id"), str):
-            factory.track("ticket", data["id"])
+            factory.track("ticket", data["id"], customer=made["id"])
             opened += 1
     got = capabilities.read_back(api, made["id"])
     assert got.get("ticketCount") == opened, (

@@ -303,6 +303,22 @@ def test_list_alternatives_clamping_order_and_empty_invalid_filters_are_legal() 
     assert m.observe(ex("GET", "/customers", query=(("status", ""),), answer=page([one, two]))) == []
 
 
+def test_an_absurd_page_number_may_be_refused_an_ordinary_one_past_the_end_may_not() -> None:
+    m = model()
+    search = (("search", MARKER),)
+    assert m.observe(ex("GET", "/customers", query=(*search, ("page", str(10**20))), status=400, answer=err())) == []
+    assert rules(m.observe(ex("GET", "/customers", query=(*search, ("page", "5")), status=400, answer=err()))) == {
+        "LIST-PAST-END"}
+
+
+def test_the_webhook_list_needs_no_pagination_the_ticket_list_does() -> None:
+    m = model()
+    assert m.observe(ex("GET", "/webhooks", answer=ok([], object="list"))) == []
+    assert rules(m.observe(ex("GET", "/tickets", answer=ok([])))) == {"ENV-LIST"}
+    lying = ok([], pagination={"total": 3, "page": 1, "pageSize": 20, "hasMore": False})
+    assert rules(m.observe(ex("GET", "/webhooks", answer=lying))) == {"LIST-TOTAL-HASMORE"}
+
+
 def test_case_insensitive_and_accent_folded_search_hits_are_legal_others_are_not() -> None:
     m = model()
     c = created(m, 1, name="Zoë Ørsted")

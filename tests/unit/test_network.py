@@ -58,3 +58,41 @@ def test_the_proxy_for_a_url_follows_the_environment(monkeypatch: pytest.MonkeyP
     assert proxy_for("https://staging.example/api/v1") == "http://proxy.internal:3128"
     assert proxy_for("https://api.internal.example/api/v1") is None
     assert proxy_for("http://staging.example/api/v1") is None  # HTTPS_PROXY is for https only
+
+
+def test_every_read_of_the_scenario_client_rearms_quick_acks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against a kept-alive server that writes an answer's head and body in two sends (http.server, no
+    TCP_NODELAY) the client re-arms TCP_QUICKACK before each read, on every connection of its pool."""
+    import http.server
+    import threading
+
+    from cstar_conformance import network
+    from cstar_conformance.client import ApiClient
+
+    class Split(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 — http.server's naming
+            body = b'{"success": true, "data": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()  # the head goes out in one send, the body in another
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Split)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    armed: list[object] = []
+    original = network.quick_ack
+    monkeypatch.setattr(network, "quick_ack", lambda sock: (armed.append(sock), original(sock)))
+    client = ApiClient(f"http://127.0.0.1:{server.server_address[1]}/api/v1", "team", "sk_test_x")
+    try:
+        for _ in range(3):
+            assert client.get("/customers").status_code == 200
+    finally:
+        client.close()
+        server.shutdown()
+    assert len(armed) >= 3 and all(sock is not None for sock in armed)

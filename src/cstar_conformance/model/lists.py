@@ -35,10 +35,13 @@ class Query:
         return self.page is not None and self.page_size is not None
 
 
+ABSURD = 2**31  # a page number from here on is an absurd number (§1): a target may refuse it as a client mistake
+
+
 def _whole(values: list[str], default: int) -> int | None:
     if not values:
         return default
-    if len(values) > 1 or not values[0].isascii() or not values[0].isdigit() or int(values[0]) < 1:
+    if len(values) > 1 or not values[0].isascii() or not values[0].isdigit() or not 1 <= int(values[0]) < ABSURD:
         return None
     return int(values[0])
 
@@ -80,7 +83,10 @@ def judge_list(state: State, ex: Exchange, team: str, marker: str, skew: float =
     if 400 <= status < 500:
         if query.valid and not query.over_100 and not query.invalid_filter and not query.empty_filter \
                 and not query.odd_search and status not in (401, 403, 404, 413, 429):
-            if query.status or query.sentiment:
+            if query.page is not None and query.page > 1:
+                v(("LIST-PAST-END",), f"page {query.page} of a valid list was refused ({status}): a page past the "
+                                      "end is 200 with data []")
+            elif query.status or query.sentiment:
                 v(("FILTER-EXACT",), f"a list with valid filters was refused ({status})")
             elif query.search is not None:
                 v(("SEARCH-NAME-OR-EMAIL",), f"a search for an ordinary term was refused ({status})")
@@ -137,10 +143,14 @@ def judge_list(state: State, ex: Exchange, team: str, marker: str, skew: float =
     return found
 
 
-def envelope(ex: Exchange) -> list[Violation]:
-    """Any list answer (tickets, webhook registrations): the list envelope and its arithmetic."""
+def envelope(ex: Exchange, paginated: bool = True) -> list[Violation]:
+    """Any list answer (tickets, webhook registrations): the list envelope and its arithmetic. Not `paginated`
+    (a list the contract does not define, such as the webhook registrations: cStar's own carries no
+    pagination): the arithmetic is judged only where the answer gives pagination."""
     body = ex.json
     if not (ex.status and 200 <= ex.status < 300) or not isinstance(body, dict):
+        return []
+    if not paginated and body.get("pagination") is None:
         return []
     data, pagination = body.get("data"), body.get("pagination")
     if not isinstance(data, list) or not isinstance(pagination, dict) or not all(

@@ -100,8 +100,9 @@ def ticket_list(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violat
 
 
 def hook_list(m: Model, ex: Exchange, team: str, _: str | None) -> list[Violation]:
-    """The team's registrations: the list envelope, none of another team's, none a refused registration made."""
-    found = lists.envelope(ex)
+    """The team's registrations (a list the contract does not define beyond registration: pagination optional):
+    none of another team's, none a refused registration made."""
+    found = lists.envelope(ex, paginated=False)
     data = ex.json.get("data") if isinstance(ex.json, dict) else None
     for item in data if isinstance(data, list) and not found else []:
         if not isinstance(item, dict):
