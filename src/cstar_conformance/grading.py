@@ -34,13 +34,19 @@ def _housekeeping() -> int:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if current() is None:
+    state = current()
+    if state is None:
         return
     for item in items:
         try:
             levels.grade_of(item)
         except KeyError as exc:
             raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        variant = item.get_closest_marker("thorough")
+        if variant is not None and state.profile != "thorough":
+            why = variant.args[0] if variant.args else ""
+            item.add_marker(pytest.mark.skip(reason=f"a variant the thorough profile adds (the {state.profile} "
+                                                    f"keeps its rule: {why})"))
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:

@@ -117,6 +117,8 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rule(*ids): the contract rule ids a test checks (see rules.py)")
     config.addinivalue_line("markers", "needs(*capabilities): other_team, publishable_key, tickets, webhooks")
+    config.addinivalue_line("markers", "thorough(why): a variant the thorough profile adds; `why` names the checks "
+                                       "that keep its rule and its bug class in the gate")
     if not suite_selected(config):
         return
     from cstar_conformance import fixtures, grading

@@ -101,6 +101,7 @@ def test_patch_without_custom_fields_leaves_them_unchanged(one_field_patches: On
 
 
 @pytest.mark.rule("PATCH-TAGS-REPLACE")
+@pytest.mark.thorough("PATCH-TAGS-REPLACE by the hostile catalogue's reversed tags and the model on every PATCH")
 def test_patch_tags_replaces_the_whole_array(api: ApiClient, factory: DataFactory) -> None:
     created = capabilities.create_customer(factory, "tags", tags=["old-1", "old-2", factory.tag])
     path = f"/customers/{created['id']}"
