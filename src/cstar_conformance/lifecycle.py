@@ -212,7 +212,10 @@ def worker_session(data: dict[str, Any], worker_id: str, workers: int) -> Sessio
     # takes its share of the rate.
     ledger = SharedLedger(Path(data["ledger"]), worker_id or "worker")
     rps = float(data["max_rps"]) / max(1, workers) if data["max_rps"] else 0.0
-    return Session(target=target, run_id=data["run_id"] + worker_id, strict=data["strict"], profile=data["profile"],
+    # the worker's own run id ends with a letter after its number: "gw1w" is in no id of gw10, whose audit would
+    # otherwise find — and delete — gw1's records, or gw1's find gw10's while they are in use
+    return Session(target=target, run_id=f"{data['run_id']}{worker_id}w", strict=data["strict"],
+                   profile=data["profile"],
                    seed=data["seed"], sweep_minutes=data["sweep_minutes"], spec_path=Path(data["spec_path"]),
                    traffic=Traffic(budget=Budget(int(data["max_requests"])),
                                    throttle=Throttle(rps), stats=RequestStats(ledger=ledger)),

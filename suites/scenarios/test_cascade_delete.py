@@ -228,8 +228,6 @@ def test_ticket_for_a_deleted_customer_is_refused(factory: DataFactory, doomed: 
 # Found by machine-made mutants of the reference (docs/mutation-survivors.md): a delete that lowers the
 # count by two, and a tickets list whose team condition is inverted.
 @pytest.mark.rule("CUSTOMER-SHAPE", "TICKET-COUNT")
-@pytest.mark.thorough("TICKET-COUNT by test_two_new_tickets_raise_ticket_count_by_two and the two tickets opened "
-                      "together; CUSTOMER-SHAPE on every answer")
 def test_deleting_a_ticket_leaves_ticket_count_or_lowers_it_by_one(api: ApiClient, factory: DataFactory) -> None:
     # three tickets: a count lowered by more than one (or halved) shows, where one ticket would hide it;
     # and a bystander with a ticket of its own, whose count no other customer's ticket may touch — each
@@ -271,8 +269,6 @@ def delete_ticket(api: ApiClient, factory: DataFactory, ticket_id: str) -> None:
 
 
 @pytest.mark.rule("AUTH-CROSS-TEAM")
-@pytest.mark.thorough("AUTH-CROSS-TEAM by test_other_team_cannot_read_this_teams_tickets, the key matrix and the "
-                      "model on every list")
 def test_the_tickets_list_never_shows_another_teams_tickets(api: ApiClient, other_api: ApiClient,
                                                             factory: DataFactory, keeper: dict[str, Any],
                                                             tickets: Tickets) -> None:

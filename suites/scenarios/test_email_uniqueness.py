@@ -29,7 +29,9 @@ def holders(api: ApiClient, email: str, witness: dict[str, Any]) -> list[dict[st
 
 @pytest.fixture(scope="module")
 def duplicate(factory: DataFactory) -> tuple[dict[str, Any], httpx.Response]:
-    """A customer, and a second create that reuses its address exactly (other name and notes)."""
+    """A customer, and a second create that reuses its address exactly (other name and notes). The checks below
+    that only need an address somebody holds use that customer too (read-only: a wrongly accepted create or PATCH
+    of theirs adds or changes another record, never this one; its holders are counted first, in file order)."""
     first = capabilities.create_customer(factory, "dup", notes="the first holder")
     second = factory.customer_body("dup-second", email=first["email"], notes="the second attempt")
     return first, factory.post_customer(second)
@@ -56,8 +58,9 @@ def test_second_create_with_the_same_email_is_409(duplicate: tuple[dict[str, Any
 
 
 @pytest.mark.rule("EMAIL-UNIQUE-CASE")
-def test_duplicate_email_in_other_letter_case_is_rejected(factory: DataFactory) -> None:
-    first = capabilities.create_customer(factory, "case")
+def test_duplicate_email_in_other_letter_case_is_rejected(
+        factory: DataFactory, duplicate: tuple[dict[str, Any], httpx.Response]) -> None:
+    first, _ = duplicate
     shouted = upper_but(first["email"], factory.run_id)
     assert shouted != first["email"], "set-up: the address has no letters to change"
     response = factory.post_customer(factory.customer_body("case-second", email=shouted))
@@ -67,8 +70,9 @@ def test_duplicate_email_in_other_letter_case_is_rejected(factory: DataFactory) 
 
 
 @pytest.mark.rule("EMAIL-OTHER-TEAM-OK")
-def test_same_email_in_another_team_is_accepted(other_api: ApiClient, factory: DataFactory) -> None:
-    mine = capabilities.create_customer(factory, "otherteam")
+def test_same_email_in_another_team_is_accepted(other_api: ApiClient, factory: DataFactory,
+                                               duplicate: tuple[dict[str, Any], httpx.Response]) -> None:
+    mine, _ = duplicate
     response = factory.post_customer(factory.customer_body("otherteam-b", email=mine["email"]), api=other_api)
     assert 200 <= response.status_code < 300, (
         f"[EMAIL-OTHER-TEAM-OK] another team's use of {mine['email']} must not block this one: "
@@ -80,8 +84,8 @@ def test_same_email_in_another_team_is_accepted(other_api: ApiClient, factory: D
 
 @pytest.mark.rule("PATCH-EMAIL-CONFLICT", "ENV-ERROR")
 def test_patch_to_another_customers_email_is_rejected_and_changes_nothing(
-        api: ApiClient, factory: DataFactory) -> None:
-    taken = capabilities.create_customer(factory, "conflict-a")
+        api: ApiClient, factory: DataFactory, duplicate: tuple[dict[str, Any], httpx.Response]) -> None:
+    taken, _ = duplicate
     other = capabilities.create_customer(factory, "conflict-b", notes="must stay")
     path = f"/customers/{other['id']}"
     response = api.patch(path, {"email": taken["email"], "notes": "changed with a taken email"})

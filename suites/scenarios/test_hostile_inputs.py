@@ -229,7 +229,6 @@ def test_short_and_two_word_search_terms_match_substrings_only(api: ApiClient, f
 
 
 @pytest.mark.rule("TICKET-COUNT")
-@pytest.mark.thorough("TICKET-COUNT by the cascade and concurrency checks; ids in capitals by the exploration")
 def test_a_ticket_for_the_customer_id_in_capitals_is_refused_or_counted_once(api: ApiClient,
                                                                              factory: DataFactory) -> None:
     """A ticket for the customer's id spelled in capitals, sent twice with one Idempotency-Key: ticketCount counts

@@ -1,7 +1,8 @@
 """Benchmark (`make bench`): our gate beside `st run` (the Schemathesis CLI, defaults + stateful) on the same
-spec and the same target — a reference started by hand, reached on loopback and through a link that adds
-20 ms each way (selfcheck/latency.py) — requests, wall seconds and seconds per request of each; plus the
-reference's own capacity, and with --faults the fault switches `st run` catches.
+spec and the same targets — the reference and the implementation written apart from the suite
+(tests/independent), each started by hand, reached on loopback and through a link that adds 20 ms each way
+(selfcheck/latency.py) — requests, wall seconds and seconds per request of each; plus the reference's own
+capacity, and with --faults the fault switches `st run` catches.
 
     python -m cstar_conformance.selfcheck.bench [--runs 3] [--delay-ms 20] [--faults]
 """
@@ -28,7 +29,7 @@ from cstar_conformance.contract import SPEC_PATH
 from cstar_conformance.reference.faults import FAULTS
 from cstar_conformance.selfcheck.latency import DelayProxy
 from cstar_conformance.selfcheck.mutants import ROOT
-from cstar_conformance.target import EmbeddedReference
+from cstar_conformance.target import EmbeddedReference, free_port
 
 
 def reference_capacity(seconds: float = 3.0) -> float:
@@ -51,46 +52,77 @@ def reference_capacity(seconds: float = 3.0) -> float:
         ref.stop()
 
 
-class Target:
-    """A fresh reference started by hand (as a staging is), reached directly or through a link with `delay`
-    seconds each way (selfcheck/latency.py)."""
+INDEPENDENT = ROOT / "tests" / "independent" / "server.py"  # an implementation written apart from the suite
+IMPLEMENTATIONS = ("reference", "independent")
 
-    def __init__(self, delay: float = 0.0, faults: list[str] | None = None) -> None:
-        self.delay, self.faults = delay, list(faults or [])
+
+class Target:
+    """A fresh server started by hand (as a staging is) — the reference, or the implementation written apart from
+    the suite (tests/independent) — reached directly or through a link with `delay` seconds each way
+    (selfcheck/latency.py)."""
+
+    def __init__(self, delay: float = 0.0, faults: list[str] | None = None, implementation: str = "reference") -> None:
+        self.delay, self.faults, self.implementation = delay, list(faults or []), implementation
         self.ref = EmbeddedReference(faults=self.faults)
+        self.server: subprocess.Popen[str] | None = None
+        self.started: dict[str, Any] = {}
         self.proxy: DelayProxy | None = None
 
     def __enter__(self) -> Target:
-        self.ref.start()
+        if self.implementation == "independent":
+            self.folder = tempfile.TemporaryDirectory()
+            self.server = subprocess.Popen([sys.executable, str(INDEPENDENT), "--port", str(free_port()),
+                                            "--db", str(Path(self.folder.name) / "independent.db")],
+                                           stdout=subprocess.PIPE, text=True)
+            assert self.server.stdout is not None
+            self.started = json.loads(self.server.stdout.readline())  # printed once it listens
+        else:
+            self.ref.start()
         if self.delay:
-            parts = urlsplit(self.ref.target().base_url)
+            parts = urlsplit(self.direct_url)
             self.proxy = DelayProxy((parts.hostname or "127.0.0.1", parts.port or 80), self.delay).start()
         return self
 
     def __exit__(self, *_: object) -> None:
         if self.proxy is not None:
             self.proxy.stop()
-        self.ref.stop()
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(timeout=10)
+            self.folder.cleanup()
+        else:
+            self.ref.stop()
+
+    @property
+    def direct_url(self) -> str:
+        return str(self.started["baseUrl"]) if self.server is not None else self.ref.target().base_url
 
     @property
     def base_url(self) -> str:
-        url = self.ref.target().base_url
         if self.proxy is None:
-            return url
-        parts = urlsplit(url)
+            return self.direct_url
+        parts = urlsplit(self.direct_url)
         return f"{parts.scheme}://127.0.0.1:{self.proxy.port}{parts.path}"
 
-    def suite_args(self) -> list[str]:
+    def teams(self) -> list[tuple[str, str, str | None]]:
+        """(team id, secret key, publishable key) of the two teams."""
+        if self.server is not None:
+            return [(t["teamId"], t["secretKey"], t["publishableKey"]) for t in self.started["teams"]]
         target = self.ref.target()
-        other = target.other_team
-        assert other is not None
-        return ["--base-url", self.base_url, "--api-key", target.team.api_key, "--team-id", target.team.id,
-                "--other-team-id", other.id, "--other-api-key", other.api_key]
+        assert target.other_team is not None
+        return [(target.team.id, target.team.api_key, target.team.publishable_key),
+                (target.other_team.id, target.other_team.api_key, None)]
+
+    def suite_args(self) -> list[str]:
+        (team, key, publishable), (other, other_key, _) = self.teams()
+        return ["--base-url", self.base_url, "--api-key", key, "--team-id", team, "--other-team-id", other,
+                "--other-api-key", other_key, *(["--publishable-key", publishable] if publishable else [])]
 
 
-def gate_run(delay: float = 0.0, profile: str = "gate", extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    """One gate run against a fresh reference (through the delaying link when `delay`)."""
-    with Target(delay) as target, tempfile.TemporaryDirectory() as tmp:
+def gate_run(delay: float = 0.0, profile: str = "gate", extra: tuple[str, ...] = (),
+             implementation: str = "reference") -> dict[str, Any]:
+    """One gate run against a fresh server (through the delaying link when `delay`)."""
+    with Target(delay, implementation=implementation) as target, tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CSTAR_", "PYTEST_BASE_URL"))}
         started = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider",
@@ -103,14 +135,14 @@ def gate_run(delay: float = 0.0, profile: str = "gate", extra: tuple[str, ...] =
             "verdict": summary["verdict"]}
 
 
-def st_run(faults: list[str] | None = None, delay: float = 0.0) -> dict[str, Any]:
-    """`st run` with its defaults (all phases, stateful included) against a fresh reference.
+def st_run(faults: list[str] | None = None, delay: float = 0.0, implementation: str = "reference") -> dict[str, Any]:
+    """`st run` with its defaults (all phases, stateful included) against a fresh server.
     Webhook registration is excluded: the target would call the random URLs it generates."""
-    with Target(delay, faults) as target, tempfile.TemporaryDirectory() as tmp:
-        team = target.ref.target().team
+    with Target(delay, faults, implementation) as target, tempfile.TemporaryDirectory() as tmp:
+        team, key, _ = target.teams()[0]
         config = Path(tmp) / "st.toml"
-        config.write_text(f'headers = {{ Authorization = "Bearer {team.api_key}" }}\n'
-                          f'[parameters]\nteamId = "{team.id}"\n')
+        config.write_text(f'headers = {{ Authorization = "Bearer {key}" }}\n'
+                          f'[parameters]\nteamId = "{team}"\n')
         har, junit = Path(tmp) / "run.har", Path(tmp) / "junit.xml"
         started = time.monotonic()
         proc = subprocess.run(
@@ -147,21 +179,25 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     links = {"loopback": 0.0, f"+{2 * options.delay_ms:g} ms round trip": options.delay_ms / 1000}
-    table: list[tuple[str, str, int, float]] = []
+    table: list[tuple[str, str, str, int, float]] = []
     result: dict[str, Any] = {"links": {}}
     for name, delay in links.items():
-        gates = [gate_run(delay) for _ in range(options.runs)]
-        st = st_run(delay=delay)
-        wall = statistics.median(g["wall_seconds"] for g in gates)
-        requests = int(statistics.median(g["requests"] for g in gates))
-        result["links"][name] = {"gate": gates, "st_run": st}
-        table += [(name, "our gate", requests, wall), (name, "st run (defaults + stateful)", st["requests"],
-                                                       st["seconds"])]
-        if any(g["verdict"] != "pass" for g in gates):
-            print(f"warning: a gate run on {name} did not pass: {[g['verdict'] for g in gates]}", file=sys.stderr)
-    print(f"{'link':24} {'run':30} {'requests':>8} {'wall s':>7} {'s/request':>9}")
-    for link, tool, requests, seconds in table:
-        print(f"{link:24} {tool:30} {requests:8d} {seconds:7.1f} {seconds / max(requests, 1):9.4f}")
+        result["links"][name] = {}
+        for implementation in IMPLEMENTATIONS:
+            gates = [gate_run(delay, implementation=implementation) for _ in range(options.runs)]
+            st = st_run(delay=delay, implementation=implementation)
+            wall = statistics.median(g["wall_seconds"] for g in gates)
+            requests = int(statistics.median(g["requests"] for g in gates))
+            result["links"][name][implementation] = {"gate": gates, "st_run": st}
+            table += [(name, implementation, "our gate", requests, wall),
+                      (name, implementation, "st run (defaults + stateful)", st["requests"], st["seconds"])]
+            if any(g["verdict"] != "pass" for g in gates):
+                print(f"warning: a gate run on {name} against the {implementation} did not pass: "
+                      f"{[g['verdict'] for g in gates]}", file=sys.stderr)
+    print(f"{'link':24} {'target':12} {'run':30} {'requests':>8} {'wall s':>7} {'s/request':>9}")
+    for link, implementation, tool, requests, seconds in table:
+        print(f"{link:24} {implementation:12} {tool:30} {requests:8d} {seconds:7.1f} "
+              f"{seconds / max(requests, 1):9.4f}")
     result["reference_capacity_rps"] = round(reference_capacity(), 1)
     print(f"reference capacity (one keep-alive client, loopback): {result['reference_capacity_rps']:.0f} req/s")
     if options.faults:
