@@ -61,9 +61,22 @@ WRONG_KEYS = {
 }
 
 
+# A route that forgets authentication shows with no key at all, on every operation; a header the parser misreads
+# shows on any route: the gate sends no key to every operation and each other wrong credential to a read and a
+# write (11 requests); thorough sends the whole matrix (20).
+GATE_ROUTES = ("list", "patch")
+
+
+def _credentials_by_operation() -> list[Any]:
+    return [(credential, operation) if credential == "no key" or operation in GATE_ROUTES else
+            pytest.param(credential, operation, marks=pytest.mark.thorough(
+                f"AUTH-401: no key on {operation}, and {credential!r} on {' and '.join(GATE_ROUTES)}"))
+            for credential in WRONG_KEYS for operation in OPERATIONS]
+
+
 @pytest.mark.rule("AUTH-401", "ENV-ERROR")
-@pytest.mark.parametrize("operation", OPERATIONS)
-@pytest.mark.parametrize("credential", list(WRONG_KEYS))
+@pytest.mark.parametrize(("credential", "operation"), _credentials_by_operation(),
+                         ids=[f"{c}-{o}" for c in WRONG_KEYS for o in OPERATIONS])
 def test_missing_malformed_or_unknown_key_is_401(api: ApiClient, factory: DataFactory, victim: dict[str, Any],
                                                   operation: str, credential: str) -> None:
     header = WRONG_KEYS[credential]
