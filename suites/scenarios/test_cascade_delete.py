@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
 from cstar_conformance.session import Session
+from cstar_conformance.waves import together
 
 BAD_CUSTOMER = (400, 404, 422)
 
@@ -233,13 +235,15 @@ def test_deleting_a_ticket_leaves_ticket_count_or_lowers_it_by_one(api: ApiClien
     # and a bystander with a ticket of its own, whose count no other customer's ticket may touch — each
     # deletes one ticket while the other is watched, so an update that matches customers with `>=` or `<=`
     # instead of `==` (found by mutants) reaches the watched one in one of the two directions
-    customer = capabilities.create_customer(factory, "ticket-delete")
-    created = factory.create_ticket(customer["id"])
-    if created.status_code in (404, 405):
-        pytest.skip(f"the target has no Tickets API (POST /tickets → {created.status_code})")
-    tickets = [expect.success(r, (200, 201)) for r in (created, *(factory.create_ticket(customer["id"]) for _ in "ab"))]
-    bystander = capabilities.create_customer(factory, "ticket-bystander")
-    own = expect.success(factory.create_ticket(bystander["id"]), (200, 201))
+    # independent requests in waves (waves.py): the two customers, then their four tickets
+    made = together({label: partial(capabilities.create_customer, factory, label)
+                     for label in ("ticket-delete", "ticket-bystander")})
+    customer, bystander = made["ticket-delete"], made["ticket-bystander"]
+    opened = together({n: partial(factory.create_ticket, (bystander if n == 3 else customer)["id"]) for n in range(4)})
+    if opened[0].status_code in (404, 405):
+        pytest.skip(f"the target has no Tickets API (POST /tickets → {opened[0].status_code})")
+    tickets = [expect.success(opened[n], (200, 201)) for n in range(3)]
+    own = expect.success(opened[3], (200, 201))
     count = capabilities.read_back(api, customer["id"]).get("ticketCount")
     assert count == customer["ticketCount"] + 3, (
         f"[TICKET-COUNT] three new tickets must raise ticketCount by three: {customer['ticketCount']} → {count!r}")

@@ -15,8 +15,9 @@ breaks (EMAIL-UNIQUE, PATCH-EMAIL-CONFLICT, …), whose own check is red."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import DataFactory
 from cstar_conformance.session import Session
+from cstar_conformance.waves import together
 from cstar_conformance.webhooks import Delivery, Receiver
 
 CREATED = "customer.created"
@@ -80,25 +82,31 @@ def _webhook(factory: DataFactory, request: pytest.FixtureRequest) -> tuple[str 
 def rejections(cstar: Session, api: ApiClient, factory: DataFactory,
                request: pytest.FixtureRequest) -> Iterator[Rejections]:
     hook_path, hook_id, no_events_because = _webhook(factory, request)
-    a = capabilities.create_customer(factory, "rejected-a", notes="A before")
-    b = capabilities.create_customer(factory, "rejected-b", notes="B before")
+    # independent requests in waves (waves.py): the two customers; the refused requests (each must be refused
+    # whatever the others do — one that is not fails the check, in any order); the two reads
+    made_ab = together({label: partial(capabilities.create_customer, factory, f"rejected-{label}",
+                                       notes=f"{label.upper()} before") for label in ("a", "b")})
+    a, b = made_ab["a"], made_ab["b"]
     path_a, path_b = f"/customers/{a['id']}", f"/customers/{b['id']}"
     refused_body = factory.customer_body("rejected-dup", email=a["email"], notes="the refused duplicate")
-    answers = {
-        "invalid PATCH": api.patch(path_a, {"notes": "written before a bad enum", "status": "archived"}),
-        "duplicate create": factory.post_customer(refused_body),
-        "PATCH to a taken email": api.patch(path_b, {"email": a["email"], "notes": "written before the conflict"}),
+    sends: dict[str, Callable[[], httpx.Response]] = {
+        "invalid PATCH": partial(api.patch, path_a, {"notes": "written before a bad enum", "status": "archived"}),
+        "duplicate create": partial(factory.post_customer, refused_body),
+        "PATCH to a taken email": partial(api.patch, path_b, {"email": a["email"],
+                                                              "notes": "written before the conflict"}),
     }
     other, publishable = cstar.target.other_team, cstar.target.team.publishable_key
     if other is not None:
         intruder = api.with_key(other.api_key, api.team_id)  # the other team's key, this team's path
-        answers["PATCH with the other team's key"] = intruder.patch(path_a, {"notes": "written by the other team"})
+        sends["PATCH with the other team's key"] = partial(intruder.patch, path_a,
+                                                           {"notes": "written by the other team"})
     if publishable:
-        answers["PATCH with the publishable key"] = api.with_key(publishable).patch(
-            path_a, {"notes": "written with the publishable key"})
-    answers["PATCH without a key"] = api.with_key(None).patch(path_a, {"notes": "written without a key"})
+        sends["PATCH with the publishable key"] = partial(api.with_key(publishable).patch, path_a,
+                                                          {"notes": "written with the publishable key"})
+    sends["PATCH without a key"] = partial(api.with_key(None).patch, path_a, {"notes": "written without a key"})
+    answers = together(sends)
     made = Rejections(a, b, refused_body, answers, hook_path=hook_path, no_events_because=no_events_because)
-    made.read_back = {"A": api.get(path_a), "B": api.get(path_b)}
+    made.read_back = together({"A": partial(api.get, path_a), "B": partial(api.get, path_b)})
     if hook_path is not None:
         receiver: Receiver = request.getfixturevalue("receiver")
         made.sentinel_create = factory.post_customer(factory.tagged_body("rejected-sentinel"))
