@@ -22,7 +22,7 @@ from cstar_conformance.waves import together
 MARKER = "cstconf"  # every run id starts with it; the sweep only ever touches this marker
 EMAIL_DOMAIN = "conformance.example"
 RUN_FIELD = "conformanceRun"
-CLEANUP_IN_FLIGHT = 8  # deletes in flight together at the end of a run (independent: one kind per wave)
+CLEANUP_IN_FLIGHT = 16  # deletes in flight together at the end of a run (independent: one kind per wave)
 
 
 def new_run_id() -> str:

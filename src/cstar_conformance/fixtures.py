@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from cstar_conformance.reporting import rule_held
 from cstar_conformance.session import Session, current, family
 from cstar_conformance.target import Target
 from cstar_conformance.traffic import BudgetExhausted
+from cstar_conformance.waves import together
 from cstar_conformance.webhooks import Receiver
 
 
@@ -72,8 +74,8 @@ def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
     with family("cleanup"):
         problems = made.cleanup(cascade=rule_held(cstar, "DELETE-CASCADE"))
         try:
-            problems += [f"left on the target: {left}" for team in teams
-                         for left in audit(team, cstar.run_id, settle)]
+            audits = together({n: partial(audit, team, cstar.run_id, settle) for n, team in enumerate(teams)})
+            problems += [f"left on the target: {left}" for found in audits.values() for left in found]
         except (BudgetExhausted, httpx.HTTPError, ValueError) as exc:
             problems.append(f"the audit could not finish: {exc}")
     if problems and cstar.stopped:

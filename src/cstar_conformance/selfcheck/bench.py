@@ -123,7 +123,9 @@ def gate_run(delay: float = 0.0, profile: str = "gate", extra: tuple[str, ...] =
              implementation: str = "reference") -> dict[str, Any]:
     """One gate run against a fresh server (through the delaying link when `delay`)."""
     with Target(delay, implementation=implementation) as target, tempfile.TemporaryDirectory() as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CSTAR_", "PYTEST_BASE_URL"))}
+        # as a user's shell runs it: none of the suite's variables, Python's bytecode cache on
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("CSTAR_", "PYTEST_BASE_URL")) and k != "PYTHONDONTWRITEBYTECODE"}
         started = time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider",
                                "--profile", profile, f"--reports-dir={tmp}", *target.suite_args(), *extra],
