@@ -6,14 +6,13 @@ Registered by the plugin only for sessions that run the suites, wherever pytest 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from functools import partial
 
 import httpx
 import pytest
 
 from cstar_conformance.client import ApiClient
-from cstar_conformance.factory import DataFactory, audit, sweep_stale
+from cstar_conformance.factory import DataFactory, audit
 from cstar_conformance.reporting import rule_held
 from cstar_conformance.session import Session, current, family
 from cstar_conformance.target import Target
@@ -51,17 +50,14 @@ def api(cstar: Session) -> Iterator[ApiClient]:
 @pytest.fixture(scope="session")
 def factory(cstar: Session, api: ApiClient) -> Iterator[DataFactory]:
     """Run-tagged test data; everything it made is deleted at the end of the session, then both teams
-    are audited for anything of this run that is left (deleted, and reported if it cannot be)."""
+    are audited for anything of this run that is left (deleted, and reported if it cannot be). What earlier runs
+    left was swept at the run's start (lifecycle.sweep)."""
     made = DataFactory(api, cstar.run_id)
     while cstar.created:  # records made before the factory existed (the fuzzing anchor)
         made.track(*cstar.created.pop())
     cstar.traffic.budget.reserve = made.pending
     other = cstar.target.other_team
     teams = [api] + ([api.with_key(other.api_key, other.id)] if other else [])
-    if not cstar.target.embedded:
-        with family("sweep"):
-            for team in teams:
-                sweep_stale(team, timedelta(minutes=cstar.sweep_minutes))
     yield made
     if cstar.stopped and cstar.target.embedded:
         return  # the embedded target and its database go with the run: nothing outlives it

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import sys
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,12 @@ from cstar_conformance.exits import (
     MEANING,
     StopRun,
 )
-from cstar_conformance.factory import new_run_id
+from cstar_conformance.factory import new_run_id, sweep_stale
 from cstar_conformance.interrupts import Interrupts
 from cstar_conformance.network import Trust
 from cstar_conformance.options import RunOptions
 from cstar_conformance.runfolder import RunFolder
-from cstar_conformance.session import Session, current, set_current
+from cstar_conformance.session import Session, current, family, set_current
 from cstar_conformance.target import EmbeddedReference, Target, Team, check_production
 from cstar_conformance.traffic import Budget, RequestStats, SharedLedger, Throttle, Traffic
 
@@ -92,6 +93,8 @@ class Run:
                         target_version=opts.target_version or (summary.embedded_version() if self.embedded else None))
         set_current(state)
         preflight(state, opts.sources)
+        if not self.embedded:
+            sweep(state)
         self.handoff = handoff(state, opts)
         return state
 
@@ -164,6 +167,21 @@ class Run:
             if not data["complete"] or data["verdict"] not in (summary.PASS, summary.FAIL):
                 reporting.write_run_verdict(allure_dir, data["verdict"], state.masker(data["reason"]))
         return status
+
+
+def sweep(state: Session) -> None:
+    """What earlier, interrupted runs left on both teams (older than --sweep-older-than): deleted once per run,
+    after the preflight and before the run's first record — under xdist by the controller alone, where a
+    worker's own sweep could take the records another worker had just made (with --sweep-older-than 0)."""
+    target = state.target
+    teams = [target.team] + ([target.other_team] if target.other_team else [])
+    with family("sweep"):
+        for team in teams:
+            client = state.client(team.api_key, team.id)
+            try:
+                sweep_stale(client, timedelta(minutes=state.sweep_minutes))
+            finally:
+                client.close()
 
 
 LEDGER = ".requests.json"  # in the run's folder: the run's one request count under xdist
