@@ -98,8 +98,10 @@ def _read(sock: socket.socket, conn: h11.Connection, status: int = 0, headers: d
             return Answer(status, headers, body)
 
 
-def release_together(client: ApiClient, requests: list[Held], family: str = "exploration") -> list[Answer | None]:
-    """Send `requests` at one instant; their answers in the same order (None where none came). A 429 answer
+def release_together(client: ApiClient, requests: list[Held], family: str = "exploration",
+                     stagger: float = 0.0) -> list[Answer | None]:
+    """Send `requests` at one instant — or each `stagger` seconds after the one before, to land a request while
+    the one before is being served; their answers in the same order (None where none came). A 429 answer
     is waited out and that request sent again on its own."""
     traffic, observer = client.traffic, client.observer
     clients = [held.client or client for held in requests]
@@ -118,7 +120,9 @@ def release_together(client: ApiClient, requests: list[Held], family: str = "exp
             sock.sendall(data[:-1])
         time.sleep(0.02)  # every request but its last byte is in the server's hands
         started = time.monotonic()
-        for sock, (_, data, _, _) in zip(sockets, wires, strict=True):
+        for n, (sock, (_, data, _, _)) in enumerate(zip(sockets, wires, strict=True)):
+            if n and stagger:
+                time.sleep(stagger)
             sock.sendall(data[-1:])
         for sock, (conn, _, _, _) in zip(sockets, wires, strict=True):
             try:
