@@ -4,20 +4,16 @@ contract's status — and never the other team's data, in the body as well as th
 from __future__ import annotations
 
 import secrets
-from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 
 from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
-from cstar_conformance.session import Session
-from cstar_conformance.waves import together
 
 OPERATIONS = ["list", "create", "get", "patch", "delete"]
-OWN_PATH = ["get", "patch", "delete"]  # the other team's own path with this team's customer id
+WRITES = ["create", "patch", "delete"]
 
 
 @pytest.fixture(scope="module")
@@ -78,68 +74,44 @@ def _credentials_by_operation() -> list[Any]:
             for credential in WRONG_KEYS for operation in OPERATIONS]
 
 
-def _without_a_valid_key(api: ApiClient, factory: DataFactory, victim: dict[str, Any], credential: str,
-                         operation: str) -> httpx.Response:
+@pytest.mark.rule("AUTH-401", "ENV-ERROR")
+@pytest.mark.parametrize(("credential", "operation"), _credentials_by_operation(),
+                         ids=[f"{c}-{o}" for c in WRONG_KEYS for o in OPERATIONS])
+def test_missing_malformed_or_unknown_key_is_401(api: ApiClient, factory: DataFactory, victim: dict[str, Any],
+                                                  operation: str, credential: str) -> None:
     header = WRONG_KEYS[credential]
     anonymous = api.with_key(None)
     headers = {"Authorization": header} if header is not None else {}
     path = f"/customers/{victim['id']}"
     if operation == "list":
-        return anonymous.get("/customers", headers=headers)
-    if operation == "create":
-        return factory.post_customer(refused_body(factory, victim, "anon"), anonymous, headers=headers)
-    if operation == "get":
-        return anonymous.get(path, headers=headers)
-    if operation == "patch":
-        return anonymous.patch(path, {"notes": "changed without a key"}, headers=headers)
-    return anonymous.delete(path, headers=headers)
-
-
-@pytest.fixture(scope="module")
-def wrong_key_answers(cstar: Session, api: ApiClient, factory: DataFactory,
-                      victim: dict[str, Any]) -> dict[tuple[str, str], httpx.Response]:
-    """The matrix's requests this profile runs, in one wave (waves.py): each must be refused whatever the others
-    get, so they are independent and their latency is paid once."""
-    combos = [(c, o) for c in WRONG_KEYS for o in OPERATIONS
-              if cstar.profile == "thorough" or c == "no key" or o in GATE_ROUTES]
-    return together({combo: partial(_without_a_valid_key, api, factory, victim, *combo) for combo in combos})
-
-
-@pytest.mark.rule("AUTH-401", "ENV-ERROR")
-@pytest.mark.parametrize(("credential", "operation"), _credentials_by_operation(),
-                         ids=[f"{c}-{o}" for c in WRONG_KEYS for o in OPERATIONS])
-def test_missing_malformed_or_unknown_key_is_401(wrong_key_answers: dict[tuple[str, str], httpx.Response],
-                                                  victim: dict[str, Any], operation: str, credential: str) -> None:
-    response = wrong_key_answers[(credential, operation)]
+        response = anonymous.get("/customers", headers=headers)
+    elif operation == "create":
+        response = factory.post_customer(refused_body(factory, victim, "anon"), anonymous, headers=headers)
+    elif operation == "get":
+        response = anonymous.get(path, headers=headers)
+    elif operation == "patch":
+        response = anonymous.patch(path, {"notes": "changed without a key"}, headers=headers)
+    else:
+        response = anonymous.delete(path, headers=headers)
     expect.error(response, (401,))
     assert_no_leak(response, victim)
-
-
-@pytest.fixture(scope="module")
-def intruders(api: ApiClient, other_api: ApiClient, factory: DataFactory,
-              victim: dict[str, Any]) -> dict[tuple[str, str], httpx.Response]:
-    """The other team's key on this team's path (every operation) and on its own path with this team's customer
-    id (get, patch, delete), in one wave: each must be refused whatever the others get."""
-    on_this_path = other_api.with_key(other_api.api_key, api.team_id)
-    calls = {**{("this team's path", op): partial(call, on_this_path, op, victim, factory) for op in OPERATIONS},
-             **{("its own path", op): partial(call, other_api, op, victim, factory) for op in OWN_PATH}}
-    return together(calls)
 
 
 @pytest.mark.rule("AUTH-CROSS-TEAM", "ENV-ERROR")
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_other_teams_key_on_this_team_is_403_or_404_without_data(
-        intruders: dict[tuple[str, str], httpx.Response], victim: dict[str, Any], operation: str) -> None:
-    response = intruders[("this team's path", operation)]  # B's key, A's path
+        api: ApiClient, other_api: ApiClient, factory: DataFactory, victim: dict[str, Any], operation: str) -> None:
+    intruder = other_api.with_key(other_api.api_key, api.team_id)  # B's key, A's path
+    response = call(intruder, operation, victim, factory)
     expect.error(response, (403, 404))
     assert_no_leak(response, victim)
 
 
 @pytest.mark.rule("AUTH-CROSS-TEAM")
-@pytest.mark.parametrize("operation", OWN_PATH)
+@pytest.mark.parametrize("operation", ["get", "patch", "delete"])
 def test_other_team_cannot_reach_a_customer_by_id_through_its_own_path(
-        intruders: dict[tuple[str, str], httpx.Response], victim: dict[str, Any], operation: str) -> None:
-    response = intruders[("its own path", operation)]  # B's key, B's path, A's customer id
+        other_api: ApiClient, factory: DataFactory, victim: dict[str, Any], operation: str) -> None:
+    response = call(other_api, operation, victim, factory)  # B's key, B's path, A's customer id
     expect.error(response, (403, 404))
     assert_no_leak(response, victim)
 
