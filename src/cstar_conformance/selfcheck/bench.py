@@ -61,8 +61,11 @@ class Target:
     the suite (tests/independent) — reached directly or through a link with `delay` seconds each way
     (selfcheck/latency.py)."""
 
-    def __init__(self, delay: float = 0.0, faults: list[str] | None = None, implementation: str = "reference") -> None:
+    def __init__(self, delay: float = 0.0, faults: list[str] | None = None, implementation: str = "reference",
+                 env: dict[str, str] | None = None) -> None:
+        """`env`: the independent implementation's switches (tests/independent/README.md)."""
         self.delay, self.faults, self.implementation = delay, list(faults or []), implementation
+        self.env = env or {}
         self.ref = EmbeddedReference(faults=self.faults)
         self.server: subprocess.Popen[str] | None = None
         self.started: dict[str, Any] = {}
@@ -73,7 +76,7 @@ class Target:
             self.folder = tempfile.TemporaryDirectory()
             self.server = subprocess.Popen([sys.executable, str(INDEPENDENT), "--port", str(free_port()),
                                             "--db", str(Path(self.folder.name) / "independent.db")],
-                                           stdout=subprocess.PIPE, text=True)
+                                           stdout=subprocess.PIPE, text=True, env={**os.environ, **self.env})
             assert self.server.stdout is not None
             self.started = json.loads(self.server.stdout.readline())  # printed once it listens
         else:
