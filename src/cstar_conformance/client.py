@@ -3,6 +3,7 @@ reports attach as evidence; counting, budget and 429 waits go through the run's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
@@ -131,6 +132,19 @@ def _text(content: bytes | None, limit: int = 20_000) -> str | None:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} chars)"
 
 
+class _Connections:
+    """The connection pool an ApiClient and its `with_key` copies share; renewable."""
+
+    def __init__(self, make: Callable[[], httpx.Client]) -> None:
+        self._make = make
+        self.client = make()
+
+    def renew(self) -> None:
+        old, self.client = self.client, self._make()
+        with contextlib.suppress(Exception):  # a pool left mid-exchange may fail to close: dropped either way
+            old.close()
+
+
 class ApiClient:
     """A team-scoped client: `api.get("/customers")` is GET {base}/teams/{team}/customers."""
 
@@ -160,16 +174,26 @@ class ApiClient:
         # an idle connection is dropped after 2 s, before a server's own keep-alive timeout (uvicorn 5 s, most
         # proxies longer) can close it under a request the client just sent on it: that race is a
         # "Server disconnected" that would be blamed on the target
-        self._http = quick_acks(httpx.Client(
+        self._connections = _Connections(lambda: quick_acks(httpx.Client(
             timeout=timeout, verify=self.trust.context(),
-            limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY)))
+            limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_EXPIRY))))
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._connections.client
+
+    def renew_connections(self) -> None:
+        """Drop every pooled connection (of this client and of its `with_key` copies) and start a new pool: after
+        an interrupt, a connection may have been left in the middle of an exchange, and the cleanup must not
+        send on it."""
+        self._connections.renew()
 
     @property
     def stats(self) -> RequestStats:
         return self.traffic.stats
 
     def close(self) -> None:
-        self._http.close()
+        self._connections.client.close()
 
     def with_key(self, api_key: str | None, team_id: str | None = None) -> ApiClient:
         """The same plumbing (stats, log, throttle) with another key or team."""

@@ -96,3 +96,46 @@ def test_every_read_of_the_scenario_client_rearms_quick_acks(monkeypatch: pytest
         client.close()
         server.shutdown()
     assert len(armed) >= 3 and all(sock is not None for sock in armed)
+
+
+def test_renewed_connections_serve_the_client_and_its_copies_on_new_sockets() -> None:
+    """After an interrupt the cleanup starts on new connections (a pooled one may be mid-exchange): the renewed
+    pool is the one every `with_key` copy uses, and the old one is closed."""
+    import http.server
+    import threading
+
+    from cstar_conformance.client import ApiClient
+
+    ports: list[int] = []
+
+    class Record(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 — http.server's naming
+            ports.append(self.client_address[1])
+            body = b'{"success": true, "data": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = ApiClient(f"http://127.0.0.1:{server.server_address[1]}/api/v1", "team", "sk_test_x")
+    other = client.with_key("sk_test_other", "team-2")
+    try:
+        assert client.get("/customers").status_code == 200
+        assert other.get("/customers").status_code == 200  # kept alive: the same connection
+        old = client._http  # noqa: SLF001 — the pool itself is what is renewed
+        client.renew_connections()
+        assert old.is_closed and other._http is client._http and not client._http.is_closed  # noqa: SLF001
+        assert other.get("/customers").status_code == 200
+        assert client.get("/customers").status_code == 200
+    finally:
+        client.close()
+        server.shutdown()
+    assert ports[0] == ports[1] and ports[2] not in ports[:2] and ports[3] == ports[2]
