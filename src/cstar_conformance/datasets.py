@@ -89,15 +89,16 @@ def name_token() -> str:
     return f"Qu%{hex_part[:2]}_{hex_part[2:4]}*{hex_part[4:]}'Zël\\"
 
 
-def seed_listing_dataset(factory: DataFactory, count: int = 12, page_size: int = 4,
-                         ragged_page_size: int = 5) -> ListingDataset:
+def seed_listing_dataset(factory: DataFactory, count: int = 8, page_size: int = 4,
+                         ragged_page_size: int = 3) -> ListingDataset:
     """Create `count` run-tagged customers (one request each) and describe them.
 
-    Record i gets status inactive when i % 3 == 1 (else active) and sentiment SENTIMENTS[i % 4], so
-    every status × sentiment pair occurs and single and combined filters have distinct counts; the
-    name token goes to the names of every i % 3 == 0, the email token to the emails of every
-    i % 4 == 2 (some carry both); records 1, 2 and 4 are the decoys, record 5 carries the name token
-    in its notes and record 7 in its tags.
+    Record i gets sentiment SENTIMENTS[i % 4] and status inactive when i + i // 4 is odd (else active), so
+    every eight records hold every status × sentiment pair once (a filter that drops either value, or ORs
+    them, lists more than the pair's one record); the name token goes to the names of every i % 3 == 0, the
+    email token to the emails of every i % 4 == 2 (some carry both); records 1, 2 and 4 are the decoys,
+    record 5 carries the name token in its notes and record 7 in its tags. Eight records, each a create and a
+    delete of the run's budget, are what those roles need: the smallest set with every pair.
     """
     if count % page_size or not count % ragged_page_size or not 8 <= count <= 100:
         raise ValueError("count must be 8..100, a multiple of page_size and not of ragged_page_size")
@@ -120,7 +121,7 @@ def seed_listing_dataset(factory: DataFactory, count: int = 12, page_size: int =
             extra["tags"] = [factory.tag, token]
         local = f"{search_token}-{email_token}-{i}" if i % 4 == 2 else f"{search_token}-{i}"
         bodies[i] = dict(name=name, email=f"{local}@{EMAIL_DOMAIN}",
-                         status=STATUSES[1] if i % 3 == 1 else STATUSES[0], sentiment=SENTIMENTS[i % 4], **extra)
+                         status=STATUSES[(i + i // 4) % 2], sentiment=SENTIMENTS[i % 4], **extra)
     # the creates are independent: sent in waves (waves.py); the records listed in the order asked
     made = together({i: partial(capabilities.create_customer, factory, "listing", **body)
                      for i, body in bodies.items()})

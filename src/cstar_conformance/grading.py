@@ -172,7 +172,10 @@ def _graded_by_model(report: pytest.TestReport, violations: list[Violation], own
     graded = [*own, *broken] if (report.failed or finding) and own else broken
     graded = list(dict.fromkeys(graded))
     if report.failed:
-        text = f"{report.longrepr}\n\n{text}"
+        # the check's own message first (the verdict's one line), then the model's, then the traceback
+        crash = getattr(report.longrepr, "reprcrash", None)
+        text = (f"{crash.message}\n\n{text}\n\n{report.longrepr}" if crash is not None
+                else f"{report.longrepr}\n\n{text}")
     elif finding:
         text = f"{report.wasxfail}\n\n{text}"
     if hasattr(report, "wasxfail"):

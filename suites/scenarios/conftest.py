@@ -34,7 +34,7 @@ def blocks_confirmed(cstar: Session) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def listing_dataset(factory: DataFactory) -> ListingDataset:
-    """12 run-tagged customers with every status × sentiment pair and search tokens (read-only)."""
+    """8 run-tagged customers with every status × sentiment pair and search tokens (read-only)."""
     return seed_listing_dataset(factory)
 
 

@@ -18,6 +18,9 @@ import pytest
 from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.datasets import ListingDataset
+from cstar_conformance.factory import DataFactory
+from cstar_conformance.model.state import Life
+from cstar_conformance.session import Session
 from cstar_conformance.waves import together
 
 Walk = list[httpx.Response]
@@ -225,19 +228,50 @@ def test_reading_a_page_again_gives_the_same_records_in_the_same_order(
 @pytest.mark.rule("LIST-WALK-COMPLETE", "FILTER-EXACT", "LIST-TOTAL-HASMORE")
 def test_a_filtered_walk_in_small_pages_yields_every_match_once(api: ApiClient,
                                                                 searchable_dataset: ListingDataset) -> None:
-    """The dataset's happy customers, two to a page, every page: each page honest, every item
-    happy, every happy customer once (a filter applied after the page is cut, or lost on later pages, shows)."""
-    want = searchable_dataset.ids_where(sentiment="happy")
+    """The dataset's inactive customers (4 of 8), three to a page, every page: each page honest, every item
+    inactive, every inactive customer once (a filter applied after the page is cut, or lost on later pages,
+    shows: the last page must hold one item, an unfiltered one holds three)."""
+    want = searchable_dataset.ids_where(status="inactive")
+    size = 3
     seen: list[str] = []
-    for page in range(1, -(-len(want) // 2) + 1):
+    for page in range(1, -(-len(want) // size) + 1):
         data, pagination = expect.listing(api.get("/customers", params={
-            "search": searchable_dataset.search_token, "sentiment": "happy", "pageSize": 2, "page": page}),
+            "search": searchable_dataset.search_token, "status": "inactive", "pageSize": size, "page": page}),
             "LIST-WALK-COMPLETE")
-        problems = expect.page_problems(data, pagination, total=len(want), page=page, page_size=2)
-        assert not problems, f"[LIST-TOTAL-HASMORE] sentiment=happy, page {page} of size 2: {problems}"
-        assert all(c.get("sentiment") == "happy" for c in data), (
-            f"[FILTER-EXACT] page {page} of sentiment=happy holds {[c.get('sentiment') for c in data]}")
+        problems = expect.page_problems(data, pagination, total=len(want), page=page, page_size=size)
+        assert not problems, f"[LIST-TOTAL-HASMORE] status=inactive, page {page} of size {size}: {problems}"
+        assert all(c.get("status") == "inactive" for c in data), (
+            f"[FILTER-EXACT] page {page} of status=inactive holds {[c.get('status') for c in data]}")
         seen += expect.ids_of(data)
     assert sorted(seen) == sorted(want), (
-        f"[LIST-WALK-COMPLETE] the walk saw {len(seen)} items for {len(want)} happy customers "
+        f"[LIST-WALK-COMPLETE] the walk saw {len(seen)} items for {len(want)} inactive customers "
         f"({len(set(seen))} distinct)")
+
+
+# ------------------------------------------------------------------ past 100 matches
+
+PAST_CAP = 101  # one more match than a page can hold
+
+
+@pytest.mark.rule("LIST-TOTAL-HASMORE", "LIST-WALK-COMPLETE")
+@pytest.mark.thorough("more than 100 matches needs 101 live records of the run (about 200 requests on a gate's "
+                      "budget; thorough tops up what its checks already hold)")
+def test_a_search_past_100_matches_counts_and_pages_them_all(cstar: Session, api: ApiClient,
+                                                             factory: DataFactory) -> None:
+    """The run's own records, searched by the run id: at least 101 live (created here when the run holds fewer,
+    counted by the contract model as the run's customers that carry the id in every value they may have). A total
+    or a page cut at the 100th row (a COUNT over a query that keeps its safety LIMIT) shows."""
+    team = cstar.target.team.id
+    held = [c for c in cstar.observer.model.state.live_customers(team) if c.life is Life.LIVE
+            and all(factory.run_id in f"{v.get('name')} {v.get('email')}" for v in c.values)]
+    together({n: partial(capabilities.create_customer, factory, "past100")
+              for n in range(max(0, PAST_CAP - len(held)))})
+    first, second = (api.get("/customers", params={"search": factory.run_id, "pageSize": 100, "page": page})
+                     for page in (1, 2))
+    data, pagination = expect.listing(first, "LIST-TOTAL-HASMORE")
+    more, _ = expect.listing(second, "LIST-WALK-COMPLETE")
+    assert len(data) == 100 and pagination.get("total", 0) >= PAST_CAP and pagination.get("hasMore") is True, (
+        f"[LIST-TOTAL-HASMORE] {PAST_CAP} or more customers match search={factory.run_id!r}: page 1 of size 100 must "
+        f"be full with hasMore true and a total of at least {PAST_CAP}; got {len(data)} items, total "
+        f"{pagination.get('total')!r}, hasMore {pagination.get('hasMore')!r}")
+    assert more, f"[LIST-WALK-COMPLETE] page 2 of {PAST_CAP} or more matches is empty: {expect.describe(second)}"

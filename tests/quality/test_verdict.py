@@ -63,3 +63,14 @@ def test_make_report_refuses_a_folder_without_results_of_the_last_run(tmp_path: 
                           capture_output=True, text=True, env=clean_env(), timeout=30)
     assert proc.returncode != 0
     assert "no results of the last run" in proc.stdout + proc.stderr
+
+
+def test_a_check_red_on_its_own_and_in_the_models_eyes_keeps_its_own_line(tmp_path: Path) -> None:
+    """The verdict line of a check that failed by its own assertion, with the contract model's violations in
+    its exchanges too, is that assertion's message (it was the traceback's first line: the test's arguments)."""
+    result = run("suites/scenarios/test_pagination.py", "-k", "past_100", "--profile", "thorough",
+                 "--reference-fault", "total-capped-100", reports=tmp_path, case="a total capped at 100")
+    assert result.returncode == 1, result.output[-2000:]
+    own = [c for c in json.loads((tmp_path / "summary.json").read_text())["checks"] if c["verdict"] == "failed"
+           and not c["message"].startswith("contract model")]
+    assert own and own[0]["message"].startswith("[LIST-TOTAL-HASMORE] 101 or more customers match"), own
