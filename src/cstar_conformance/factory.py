@@ -155,13 +155,20 @@ class DataFactory:
         return leftovers
 
 
-def find_run_customers(api: ApiClient, marker: str, max_pages: int = 20) -> list[dict[str, Any]]:
+def sweep_query(page: int, marker: str = MARKER) -> dict[str, Any]:
+    """The list query of page `page` of the customers carrying `marker` (the sweep's and the audit's)."""
+    return {"search": marker.lower(), "page": page, "pageSize": 100}
+
+
+def find_run_customers(api: ApiClient, marker: str, max_pages: int = 20,
+                       first: httpx.Response | None = None) -> list[dict[str, Any]]:
     """Customers of the team whose email contains `marker`, in any letter case (uses the contract's
-    search; a target may hand an address back in another case than it was given)."""
+    search; a target may hand an address back in another case than it was given). `first`: page 1 of that
+    query, already answered (the preflight reads it)."""
     marker = marker.lower()
     found: list[dict[str, Any]] = []
     for page in range(1, max_pages + 1):
-        response = api.get("/customers", params={"search": marker, "page": page, "pageSize": 100})
+        response = first if page == 1 and first is not None else api.get("/customers", params=sweep_query(page, marker))
         if response.status_code != 200:
             break
         body = response.json()
@@ -171,17 +178,18 @@ def find_run_customers(api: ApiClient, marker: str, max_pages: int = 20) -> list
     return found
 
 
-def sweep_stale(api: ApiClient, older_than: timedelta = timedelta(minutes=10)) -> int:
+def sweep_stale(api: ApiClient, older_than: timedelta = timedelta(minutes=10),
+                first: httpx.Response | None = None) -> int:
     """Like _sweep_stale, but housekeeping never stops the run: a target whose answers break the
     contract here gets a warning, and its checks go on to grade that breach."""
     try:
-        return _sweep_stale(api, older_than)
+        return _sweep_stale(api, older_than, first)
     except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as exc:
         warnings.warn(f"sweep of earlier runs' records skipped: {type(exc).__name__}: {exc}", stacklevel=2)
         return 0
 
 
-def _sweep_stale(api: ApiClient, older_than: timedelta) -> int:
+def _sweep_stale(api: ApiClient, older_than: timedelta, first: httpx.Response | None = None) -> int:
     """Delete what earlier runs of this suite left behind (interrupted, killed): customers whose email
     and webhooks whose URL carry the suite's marker, created more than `older_than` ago — so a run
     that is going on right now beside us is never touched."""
@@ -192,7 +200,7 @@ def _sweep_stale(api: ApiClient, older_than: timedelta) -> int:
         created = _parse_time(record.get("createdAt"))
         return created is not None and created <= cutoff
 
-    for customer in find_run_customers(api, MARKER):
+    for customer in find_run_customers(api, MARKER, first=first):
         if stale(customer) and api.delete(f"/customers/{customer['id']}").status_code in (200, 204, 404):
             removed += 1
     response = api.get("/webhooks", params={"pageSize": 100})

@@ -179,7 +179,7 @@ def sweep(state: Session) -> None:
         for team in teams:
             client = state.client(team.api_key, team.id)
             try:
-                sweep_stale(client, timedelta(minutes=state.sweep_minutes))
+                sweep_stale(client, timedelta(minutes=state.sweep_minutes), state.sweep_pages.get(team.id))
             finally:
                 client.close()
 

@@ -17,6 +17,7 @@ import httpx
 from cstar_conformance import network, quota
 from cstar_conformance.client import ApiClient
 from cstar_conformance.exits import EXIT_BUDGET, EXIT_CREDENTIALS, EXIT_UNREACHABLE, StopRun
+from cstar_conformance.factory import sweep_query
 from cstar_conformance.session import Session, family
 
 TIMEOUT = 10.0
@@ -51,9 +52,21 @@ def _send(client: ApiClient, method: str, base_url: str, **kw: Any) -> httpx.Res
                       EXIT_UNREACHABLE) from None
 
 
-def _reads(client: ApiClient, base_url: str, team_id: str, label: str) -> None:
-    """The team's customer list answers 200 with a JSON object to this key."""
-    response = _send(client, "GET", base_url, params={"pageSize": 1})
+def _reads(client: ApiClient, base_url: str, team_id: str, label: str, sweep: bool = False) -> httpx.Response | None:
+    """The team's customer list answers 200 with a JSON object to this key. With `sweep`, the list asked is the
+    first page the sweep of earlier runs' records reads (a search for the suite's marker), returned for it: one
+    request fewer per team. A target whose search fails there is asked the plain list, and judged by that."""
+    if sweep:
+        response = _send(client, "GET", base_url, params=sweep_query(1))
+        if response.status_code == 200 and _json_object(response) is not None:
+            return response
+        if response.status_code in (401, 403, 404):
+            _judge(response, base_url, team_id, label)
+    _judge(_send(client, "GET", base_url, params={"pageSize": 1}), base_url, team_id, label)
+    return None
+
+
+def _judge(response: httpx.Response, base_url: str, team_id: str, label: str) -> None:
     code = response.status_code
     if code == 401:
         raise StopRun(f"target {base_url} refused the key given by {label} (401)", EXIT_CREDENTIALS)
@@ -79,13 +92,15 @@ def _write_probe(client: ApiClient, base_url: str) -> int:
 
 
 def _secret_key(client: ApiClient, base_url: str, team_id: str, label: str,
-                before_writing: Callable[[], None] = lambda: None) -> None:
-    _reads(client, base_url, team_id, label)
+                before_writing: Callable[[], None] = lambda: None) -> httpx.Response | None:
+    """The key reads and writes; returns the sweep's first page when the target answered it (see _reads)."""
+    first_page = _reads(client, base_url, team_id, label, sweep=True)
     before_writing()
     status = _write_probe(client, base_url)
     if status in (401, 403):
         raise StopRun(f"the key given by {label} cannot write (an invalid create answered {status}): it is a "
                       "publishable or read-only key; give the team's secret key (sk_test_…)", EXIT_CREDENTIALS)
+    return first_page
 
 
 def _publishable_key(client: ApiClient, base_url: str, team_id: str, label: str, key: str) -> None:
@@ -124,12 +139,14 @@ def preflight(session: Session, sources: dict[str, str] | None = None) -> None:
         client = session.client(target.team.api_key, timeout=TIMEOUT)
         others: list[ApiClient] = []
         try:
-            _secret_key(client, base, target.team.id, label("--api-key", "--team-id"),
-                        before_writing=lambda: _quota_fits(session))
+            session.sweep_pages[target.team.id] = _secret_key(client, base, target.team.id,
+                                                              label("--api-key", "--team-id"),
+                                                              before_writing=lambda: _quota_fits(session))
             if target.other_team:
                 other = session.client(target.other_team.api_key, target.other_team.id, timeout=TIMEOUT)
                 others.append(other)
-                _secret_key(other, base, target.other_team.id, label("--other-api-key", "--other-team-id"))
+                session.sweep_pages[target.other_team.id] = _secret_key(
+                    other, base, target.other_team.id, label("--other-api-key", "--other-team-id"))
             if target.team.publishable_key:
                 publishable = session.client(target.team.publishable_key, timeout=TIMEOUT)
                 others.append(publishable)
