@@ -153,6 +153,15 @@ class Budget:
             self.exhaust(f"budget exhausted: {sent} requests sent, the next ({operation}) would leave "
                          f"fewer than the {keep} kept back for cleanup within --max-requests {self.max_requests}")
 
+    def spare(self, stats: RequestStats) -> int:
+        """Requests the run may still send beyond what is kept back for cleanup (the whole run's, under xdist)."""
+        keep = self.reserve() + CLEANUP_MARGIN
+        sent = stats.total
+        if stats.ledger is not None:
+            sent, others = stats.ledger.admit(self.reserve())
+            keep += others
+        return self.max_requests - sent - keep
+
     def allow_wait(self, seconds: float, operation: str, attempts: int, family: str) -> None:
         if seconds > MAX_RETRY_AFTER:
             self.exhaust(f"budget exhausted: the target's rate limit asks to wait {seconds:.0f} s before "

@@ -5,6 +5,7 @@ requests must explain every answer — and the read-backs after it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,9 +19,17 @@ from cstar_conformance.release import Held, release_together
 LANDING_STAGGER = 0.03  # the create after the list: inside the time a server spends serving the list
 
 
+@pytest.fixture(scope="module")
+def raced(factory: DataFactory) -> dict[str, Any]:
+    """One customer for the PATCHes in flight together, then for the tickets opened together (its ticketCount is
+    untouched by the PATCHes; its address, by which the ticket check lists it, too)."""
+    return capabilities.create_customer(factory, "race")
+
+
 @pytest.mark.rule("PATCH-NO-LOST-UPDATE", "PATCH-KEEPS-OMITTED")
-def test_two_patches_of_different_fields_in_flight_together_both_land(api: ApiClient, factory: DataFactory) -> None:
-    made = capabilities.create_customer(factory, "race-patch")
+def test_two_patches_of_different_fields_in_flight_together_both_land(api: ApiClient, factory: DataFactory,
+                                                                       raced: dict[str, Any]) -> None:
+    made = raced
     notes, tags = f"set by one PATCH {factory.unique('n')}", [f"set-by-the-other-{factory.unique('t')}"]
     answers = release_together(api, [Held("PATCH", f"/customers/{made['id']}", {"notes": notes}),
                                      Held("PATCH", f"/customers/{made['id']}", {"tags": tags})])
@@ -33,9 +42,10 @@ def test_two_patches_of_different_fields_in_flight_together_both_land(api: ApiCl
 
 
 @pytest.mark.rule("TICKET-COUNT")
-def test_two_tickets_opened_together_raise_ticket_count_by_two(api: ApiClient, factory: DataFactory) -> None:
+def test_two_tickets_opened_together_raise_ticket_count_by_two(api: ApiClient, factory: DataFactory,
+                                                               raced: dict[str, Any]) -> None:
     """Read by GET and in a list (listed before the tickets too: a list cache keyed by updatedAt shows here)."""
-    made = capabilities.create_customer(factory, "race-tickets")
+    made = raced
     listed = {"search": made["email"], "pageSize": 5}
     api.get("/customers", params=listed)
     body = {"title": f"Opened together {factory.run_id}", "customerId": made["id"]}
@@ -56,14 +66,29 @@ def test_two_tickets_opened_together_raise_ticket_count_by_two(api: ApiClient, f
     assert counts in ([opened], []), f"[TICKET-COUNT] {opened} tickets opened, the list says {counts}"
 
 
+@dataclass(frozen=True)
+class TwoTeams:
+    token: str  # in the names of all three
+    tag: str  # in the tags of all three
+    mine: list[dict[str, Any]]  # two of this team
+    theirs: dict[str, Any]  # one of the other team
+
+
+@pytest.fixture(scope="module")
+def two_teams(factory: DataFactory, other_api: ApiClient) -> TwoTeams:
+    """Customers of both teams that share a token and a tag, read (never changed) by the two checks below."""
+    token, tag = factory.unique("both"), factory.unique("shared-tag")
+    mine = [capabilities.create_customer(factory, f"both-a{n}", name=f"Both {token}", tags=[tag]) for n in (1, 2)]
+    theirs = capabilities.create_customer(factory, "both-b", api=other_api, name=f"Both {token}", tags=[tag])
+    return TwoTeams(token, tag, mine, theirs)
+
+
 @pytest.mark.rule("LIST-TEAM-ONLY", "LIST-TOTAL-HASMORE")
 def test_both_teams_listing_one_query_at_once_and_in_turn_see_their_own(api: ApiClient, other_api: ApiClient,
-                                                                       factory: DataFactory) -> None:
+                                                                       two_teams: TwoTeams) -> None:
     """Each team has a customer carrying one token; each team's list for that token, asked at one instant and
     then one after the other, holds its own customer only, and its total counts it alone."""
-    token = factory.unique("both")
-    mine = [capabilities.create_customer(factory, f"both-a{n}", name=f"Both {token}") for n in (1, 2)]
-    theirs = [capabilities.create_customer(factory, "both-b", api=other_api, name=f"Both {token}")]
+    token, mine, theirs = two_teams.token, two_teams.mine, [two_teams.theirs]
     path = f"/customers?{urlencode({'search': token, 'pageSize': 20})}"
     release_together(api, [Held("GET", path), Held("GET", path, client=other_api)])
     for client, own, foreign in ((api, mine, theirs), (other_api, theirs, mine)):  # in turn: a cache shows here
@@ -76,10 +101,9 @@ def test_both_teams_listing_one_query_at_once_and_in_turn_see_their_own(api: Api
 
 @pytest.mark.rule("LIST-TEAM-ONLY", "AUTH-CROSS-TEAM")
 def test_a_search_for_another_teams_address_or_tag_finds_none_of_its_customers(
-        api: ApiClient, other_api: ApiClient, factory: DataFactory) -> None:
-    tag = factory.unique("shared-tag")
-    theirs = capabilities.create_customer(factory, "foreign", api=other_api, tags=[tag])
-    capabilities.create_customer(factory, "home", tags=[tag])
+        api: ApiClient, two_teams: TwoTeams) -> None:
+    """The other team's customer carries a tag this team's customers carry too."""
+    theirs, tag = two_teams.theirs, two_teams.tag
     for params in ({"search": theirs["email"]}, {"tag": tag}):
         data, _ = expect.listing(api.get("/customers", params=params), "LIST-TEAM-ONLY")
         assert theirs["id"] not in expect.ids_of(data), (

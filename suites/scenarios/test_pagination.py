@@ -255,6 +255,7 @@ def test_a_filtered_walk_in_small_pages_yields_every_match_once(api: ApiClient,
 # ------------------------------------------------------------------ past 100 matches
 
 PAST_CAP = 101  # one more match than a page can hold
+AFTER_PAGINATION = 150  # about what the modules after this one send (thorough), besides their cleanup
 
 
 @pytest.mark.rule("LIST-TOTAL-HASMORE", "LIST-WALK-COMPLETE")
@@ -268,8 +269,13 @@ def test_a_search_past_100_matches_counts_and_pages_them_all(cstar: Session, api
     team = cstar.target.team.id
     held = [c for c in cstar.observer.model.state.live_customers(team) if c.life is Life.LIVE
             and all(factory.run_id in f"{v.get('name')} {v.get('email')}" for v in c.values)]
-    together({n: partial(capabilities.create_customer, factory, "past100")
-              for n in range(max(0, PAST_CAP - len(held)))})
+    needed = max(0, PAST_CAP - len(held))
+    spare = cstar.traffic.budget.spare(cstar.stats) - AFTER_PAGINATION
+    if 2 * needed > spare:  # each top-up record is a create and, at the end, a delete
+        pytest.skip(f"the run holds {len(held)} live customers; topping it up to {PAST_CAP} costs {2 * needed} "
+                    f"requests, more than the {max(spare, 0)} its budget leaves after the checks still to come "
+                    "(a whole thorough run in one process holds most of them already)")
+    together({n: partial(capabilities.create_customer, factory, "past100") for n in range(needed)})
     first, second = (api.get("/customers", params={"search": factory.run_id, "pageSize": 100, "page": page})
                      for page in (1, 2))
     data, pagination = expect.listing(first, "LIST-TOTAL-HASMORE")
