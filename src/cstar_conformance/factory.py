@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from cstar_conformance import grouped
 from cstar_conformance.client import ApiClient
 from cstar_conformance.traffic import BudgetExhausted
 from cstar_conformance.waves import together
@@ -94,6 +96,13 @@ class DataFactory:
         response = client.post("/customers", body, **kw)
         self.track_response("customer", response, client)
         return response
+
+    def probe_creates(self, label: str, cases: Mapping[str, Mapping[str, Any]]
+                      ) -> dict[str, tuple[dict[str, Any], httpx.Response]]:
+        """Create probes (each case: the fields it sets on a valid body), those of different fields in one
+        create, split when it is not answered 2xx (grouped.py): case → (the fields sent with it, its answer)."""
+        return grouped.probe(cases, lambda fields: self.post_customer(self.customer_body(label, **fields)),
+                             lambda response: 200 <= response.status_code < 300)
 
     def create_customer(self, label: str = "c", api: ApiClient | None = None, **fields: Any) -> dict[str, Any]:
         """Create a run-tagged customer and return it; fails loudly if the target refuses."""

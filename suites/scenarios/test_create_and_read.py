@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cstar_conformance import capabilities, expect, grouped
+from cstar_conformance import capabilities, expect
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
 from cstar_conformance.session import Session
@@ -336,9 +336,7 @@ UNKNOWN_FIELDS = {"unknown field": {"favouriteColour": "teal"},
 @pytest.fixture(scope="module")
 def unknown_fields(factory: DataFactory) -> dict[str, tuple[dict[str, Any], httpx.Response]]:
     """One create for both cases when it is accepted (grouped.py), each alone when it is not."""
-    return grouped.probe(UNKNOWN_FIELDS,
-                         lambda fields: factory.post_customer(factory.customer_body("unknown", **fields)),
-                         lambda response: 200 <= response.status_code < 300)
+    return factory.probe_creates("unknown", UNKNOWN_FIELDS)
 
 
 @pytest.fixture(scope="module")
@@ -398,8 +396,7 @@ LONG_CASES: dict[str, dict[str, Any]] = {
 def long_strings(factory: DataFactory) -> dict[str, tuple[dict[str, Any], httpx.Response]]:
     """Every case's answer: cases in different fields share a create, sent alone if it is not accepted
     (grouped.py) — three creates on a target that accepts them all, not six."""
-    return grouped.probe(LONG_CASES, lambda fields: factory.post_customer(factory.customer_body("long", **fields)),
-                         lambda response: 200 <= response.status_code < 300)
+    return factory.probe_creates("long", LONG_CASES)
 
 
 @pytest.mark.rule("NO-5XX", "CREATE-LONG-STRINGS", "ENV-ERROR")

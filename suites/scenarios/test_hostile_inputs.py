@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cstar_conformance import capabilities, expect, grouped, hostile, release
+from cstar_conformance import capabilities, expect, hostile, release
 from cstar_conformance.client import ApiClient
 from cstar_conformance.factory import EMAIL_DOMAIN, DataFactory
 from cstar_conformance.session import Session
@@ -68,10 +68,6 @@ ODD_FIELDS = ("name", "notes", "tags", "customFields")
 ODD_IN_GATE = (0, 3)  # NUL and lone surrogates (1, 2): create_and_read's checks of them keep them in the gate
 
 
-def _accepted(response: httpx.Response) -> bool:
-    return response.status_code in OK
-
-
 @pytest.fixture(scope="module")
 def odd_strings(cstar: Session, factory: DataFactory) -> dict[str, tuple[dict[str, Any], httpx.Response]]:
     """Each odd string in its own field; the fields share a create, each sent alone if it is not accepted
@@ -81,8 +77,7 @@ def odd_strings(cstar: Session, factory: DataFactory) -> dict[str, tuple[dict[st
         odd, where = hostile.ODD_TEXT[index], ODD_FIELDS[index % len(ODD_FIELDS)]
         cases[str(index)] = {where: {"name": f"{odd} {factory.run_id}", "notes": odd, "tags": [odd],
                                      "customFields": {"odd": odd}}[where]}
-    return grouped.probe(cases, lambda fields: factory.post_customer(factory.customer_body("odd", **fields)),
-                         _accepted)
+    return factory.probe_creates("odd", cases)
 
 
 @pytest.mark.rule("NO-5XX", "CREATE-ROUNDTRIP", "CREATE-VALIDATION")
@@ -227,8 +222,7 @@ NUMBERS = {"2^53+1": {"n": 2**53 + 1}, "past 2^63, -0, 1e308": {"a": 2**63, "b":
 @pytest.fixture(scope="module")
 def numbers(factory: DataFactory) -> dict[str, tuple[dict[str, Any], httpx.Response]]:
     """Both sets of custom fields in one create, each alone if it is not accepted (grouped.py)."""
-    return grouped.probe({case: {"customFields": values} for case, values in NUMBERS.items()},
-                         lambda fields: factory.post_customer(factory.customer_body("number", **fields)), _accepted)
+    return factory.probe_creates("number", {case: {"customFields": values} for case, values in NUMBERS.items()})
 
 
 @pytest.mark.rule("CUSTOMFIELDS-TYPES", "NO-5XX")
