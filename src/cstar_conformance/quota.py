@@ -61,9 +61,14 @@ def shortfall(quota: Quota, profile: str, max_requests: int, used: int) -> str |
         return None
     of = f" of {quota.limit}" if quota.limit is not None else ""
     until = f" until {_utc(quota.reset)} (X-RateLimit-Reset)" if quota.reset is not None else ""
+    # another profile is advice only when it would fit; a lower --max-requests always fits, and stops the run
+    # (incomplete, its records deleted) when it is spent
+    smaller = [other for other in ("smoke", "gate") if other != profile
+               and min(EXPECTED_REQUESTS[other], max_requests) - used <= quota.remaining]
+    instead = f"choose --profile {smaller[0]} or " if smaller else "choose "
     return (f"the target's rate limit leaves {quota.remaining}{of} requests for this key{until}; a {profile} run "
-            f"needs up to {needed} more: start it after the reset, or choose --profile smoke or a lower "
-            "--max-requests")
+            f"needs up to {needed} more: start it after the reset, or {instead}a lower --max-requests (the run "
+            "then stops, incomplete, when it is spent)")
 
 
 def _utc(stamp: float) -> str:

@@ -28,6 +28,13 @@ def test_a_run_fits_when_what_is_left_holds_the_profile_within_max_requests() ->
     assert shortfall(Quota(1000, 300, NOW, NOW), "smoke", 1000, used=0) is not None
 
 
+def test_another_profile_is_suggested_only_when_it_would_fit() -> None:
+    thorough = shortfall(Quota(1000, 600, None, NOW), "thorough", 1000, used=1)
+    assert thorough is not None and "--profile smoke" in thorough
+    gate = shortfall(Quota(1000, 300, None, NOW), "gate", 1000, used=1)
+    assert gate is not None and "--profile" not in gate and "a lower --max-requests" in gate
+
+
 def test_a_quota_survives_its_round_trip_through_summary_json() -> None:
     stated = Quota(1000, 7, NOW + 1, NOW)
     assert Quota.from_dict(stated.as_dict()) == stated
