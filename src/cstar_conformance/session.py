@@ -56,8 +56,8 @@ class Session:
     diff: dict[str, Any] | None = None  # the verdict against the baseline, once the run is graded
     verdict: tuple[str, str] | None = None  # (verdict, reason) as written to summary.json
     coverage: dict[str, Any] | None = None  # schema coverage, once the run is graded
-    sweep_pages: dict[str, Any] = field(default_factory=dict, repr=False)  # team id → the sweep's first page, read
-    # by the preflight (or None)
+    # team id → the first page of the sweep of earlier runs' records, as the preflight read it (None: not read)
+    sweep_pages: dict[str, Any] = field(default_factory=dict, repr=False)
     _observer: Observer | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

@@ -144,23 +144,24 @@ class Budget:
             return
         if self.exhausted:
             raise BudgetExhausted(self.exhausted)
-        keep = self.reserve() + CLEANUP_MARGIN
-        sent = stats.total
-        if stats.ledger is not None:  # under xdist: every process's requests, and what the others keep back
-            sent, others = stats.ledger.admit(self.reserve())
-            keep += others
+        sent, keep = self._position(stats)
         if sent + 1 + keep > self.max_requests:
             self.exhaust(f"budget exhausted: {sent} requests sent, the next ({operation}) would leave "
                          f"fewer than the {keep} kept back for cleanup within --max-requests {self.max_requests}")
 
     def spare(self, stats: RequestStats) -> int:
         """Requests the run may still send beyond what is kept back for cleanup (the whole run's, under xdist)."""
+        sent, keep = self._position(stats)
+        return self.max_requests - sent - keep
+
+    def _position(self, stats: RequestStats) -> tuple[int, int]:
+        """(requests sent, requests kept back for cleanup)."""
         keep = self.reserve() + CLEANUP_MARGIN
         sent = stats.total
-        if stats.ledger is not None:
+        if stats.ledger is not None:  # under xdist: every process's requests, and what the others keep back
             sent, others = stats.ledger.admit(self.reserve())
             keep += others
-        return self.max_requests - sent - keep
+        return sent, keep
 
     def allow_wait(self, seconds: float, operation: str, attempts: int, family: str) -> None:
         if seconds > MAX_RETRY_AFTER:
