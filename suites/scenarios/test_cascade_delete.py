@@ -218,58 +218,13 @@ def test_other_team_cannot_read_this_teams_tickets(other_api: ApiClient, keeper:
 @pytest.mark.rule("TICKET-BAD-CUSTOMER")
 def test_ticket_for_a_deleted_customer_is_refused(factory: DataFactory, doomed: dict[str, Any], tickets: Tickets,
                                                   deletion: httpx.Response) -> None:
-    """Last in the file (a wrongly created ticket must not meet the cascade check): a deleted customer is no
-    customer of the team any more."""
+    """After the cascade check in the file (a wrongly created ticket must not meet it): a deleted customer is
+    no customer of the team any more."""
     tickets.require()
     require_deleted(deletion, "TICKET-BAD-CUSTOMER")
     response = factory.create_ticket(doomed["id"])
     assert response.status_code in BAD_CUSTOMER, (
         f"[TICKET-BAD-CUSTOMER] a ticket for a deleted customer must get 400/404/422: {expect.describe(response)}")
-
-
-# Found by machine-made mutants of the reference (docs/mutation-survivors.md): a delete that lowers the
-# count by two, and a tickets list whose team condition is inverted.
-@pytest.mark.rule("CUSTOMER-SHAPE", "TICKET-COUNT")
-def test_deleting_a_ticket_leaves_ticket_count_or_lowers_it_by_one(api: ApiClient, factory: DataFactory) -> None:
-    # three tickets: a count lowered by more than one (or halved) shows, where one ticket would hide it;
-    # and a bystander with a ticket of its own, whose count no other customer's ticket may touch — each
-    # deletes one ticket while the other is watched, so an update that matches customers with `>=` or `<=`
-    # instead of `==` (found by mutants) reaches the watched one in one of the two directions
-    # independent requests in waves (waves.py): the two customers, then their four tickets
-    made = together({label: partial(capabilities.create_customer, factory, label)
-                     for label in ("ticket-delete", "ticket-bystander")})
-    customer, bystander = made["ticket-delete"], made["ticket-bystander"]
-    opened = together({n: partial(factory.create_ticket, (bystander if n == 3 else customer)["id"]) for n in range(4)})
-    if opened[0].status_code in (404, 405):
-        pytest.skip(f"the target has no Tickets API (POST /tickets → {opened[0].status_code})")
-    tickets = [expect.success(opened[n], (200, 201)) for n in range(3)]
-    own = expect.success(opened[3], (200, 201))
-    count = capabilities.read_back(api, customer["id"]).get("ticketCount")
-    assert count == customer["ticketCount"] + 3, (
-        f"[TICKET-COUNT] three new tickets must raise ticketCount by three: {customer['ticketCount']} → {count!r}")
-    delete_ticket(api, factory, tickets[0]["id"])
-    after = expect.customer(capabilities.read_back(api, customer["id"]))  # [CUSTOMER-SHAPE]: an integer ≥ 0
-    # §2: the number of the customer's tickets; §4: a delete may lower it (by the ticket deleted) or leave it
-    assert after["ticketCount"] in (count, count - 1), (
-        f"[TICKET-COUNT] deleting one ticket may lower ticketCount by one or leave it; {count} became "
-        f"{after['ticketCount']!r}")
-    problems = []
-    watched = capabilities.read_back(api, bystander["id"]).get("ticketCount")
-    if watched != bystander["ticketCount"] + 1:
-        problems.append(f"deleting a ticket of {customer['id']} made the bystander's count "
-                        f"{bystander['ticketCount'] + 1} → {watched!r}")
-    delete_ticket(api, factory, own["id"])
-    again = capabilities.read_back(api, customer["id"]).get("ticketCount")
-    if again != after["ticketCount"]:
-        problems.append(f"deleting the bystander's ticket made the count of {customer['id']} "
-                        f"{after['ticketCount']} → {again!r}")
-    assert not problems, f"[TICKET-COUNT] a ticket's delete changed another customer's ticketCount: {problems}"
-
-
-def delete_ticket(api: ApiClient, factory: DataFactory, ticket_id: str) -> None:
-    gone = api.delete(f"/tickets/{ticket_id}")
-    assert gone.status_code in (200, 204), f"set-up: deleting a ticket failed: {expect.describe(gone)}"
-    factory.forget("ticket", ticket_id)
 
 
 @pytest.mark.rule("AUTH-CROSS-TEAM")
@@ -294,6 +249,49 @@ def test_the_tickets_list_never_shows_another_teams_tickets(api: ApiClient, othe
         assert not leaked and pagination["total"] == 0, (
             f"[AUTH-CROSS-TEAM] a team's tickets list shows another team's ticket {foreign}: "
             f"{expect.describe(response)}")
+
+
+# Found by machine-made mutants of the reference (docs/mutation-survivors.md): a delete that lowers the
+# count by two, and a tickets list whose team condition is inverted.
+@pytest.mark.rule("CUSTOMER-SHAPE", "TICKET-COUNT")
+def test_deleting_a_ticket_leaves_ticket_count_or_lowers_it_by_one(api: ApiClient, factory: DataFactory,
+                                                                   keeper: dict[str, Any], tickets: Tickets) -> None:
+    """Last but one in the file: it deletes the keeper's ticket, which the checks before it read."""
+    # three tickets: a count lowered by more than one (or halved) shows, where one ticket would hide it;
+    # and the keeper as a bystander with a ticket of its own, whose count no other customer's ticket may
+    # touch — each deletes one ticket while the other is watched, so an update that matches customers with
+    # `>=` or `<=` instead of `==` (found by mutants) reaches the watched one in one of the two directions
+    tickets.require()
+    own = ticket_ids(tickets.kept, "TICKET-COUNT")[0]
+    customer = capabilities.create_customer(factory, "ticket-delete")
+    opened = together({n: partial(factory.create_ticket, customer["id"]) for n in range(3)})  # one wave (waves.py)
+    made = [expect.success(opened[n], (200, 201)) for n in range(3)]
+    count = capabilities.read_back(api, customer["id"]).get("ticketCount")
+    assert count == customer["ticketCount"] + 3, (
+        f"[TICKET-COUNT] three new tickets must raise ticketCount by three: {customer['ticketCount']} → {count!r}")
+    delete_ticket(api, factory, made[0]["id"])
+    after = expect.customer(capabilities.read_back(api, customer["id"]))  # [CUSTOMER-SHAPE]: an integer ≥ 0
+    # §2: the number of the customer's tickets; §4: a delete may lower it (by the ticket deleted) or leave it
+    assert after["ticketCount"] in (count, count - 1), (
+        f"[TICKET-COUNT] deleting one ticket may lower ticketCount by one or leave it; {count} became "
+        f"{after['ticketCount']!r}")
+    problems = []
+    watched = capabilities.read_back(api, keeper["id"]).get("ticketCount")
+    if watched != keeper["ticketCount"] + len(tickets.kept):
+        problems.append(f"deleting a ticket of {customer['id']} made the keeper's count "
+                        f"{keeper['ticketCount'] + len(tickets.kept)} → {watched!r}")
+    delete_ticket(api, factory, own)
+    again = capabilities.read_back(api, customer["id"]).get("ticketCount")
+    if again != after["ticketCount"]:
+        problems.append(f"deleting the keeper's ticket made the count of {customer['id']} "
+                        f"{after['ticketCount']} → {again!r}")
+    assert not problems, f"[TICKET-COUNT] a ticket's delete changed another customer's ticketCount: {problems}"
+
+
+def delete_ticket(api: ApiClient, factory: DataFactory, ticket_id: str) -> None:
+    gone = api.delete(f"/tickets/{ticket_id}")
+    assert gone.status_code in (200, 204), f"set-up: deleting a ticket failed: {expect.describe(gone)}"
+    factory.forget("ticket", ticket_id)
 
 
 MANY_TICKETS = 130  # past a byte's counter (127) and a cascade done in batches of 50

@@ -72,6 +72,23 @@ def one_field_patches(api: ApiClient, factory: DataFactory) -> OneFieldPatches:
     return OneFieldPatches(created, notes_patch, new_name, name_patch, api.get(path))
 
 
+@dataclass
+class Step:
+    """PATCHes of a customer and what GET shows once they were answered. Checks that share a customer take
+    turns on it, each judged against the state the one before read back: a fault one of them finds does not
+    show again in the next."""
+
+    before: dict[str, Any]  # the customer as its create or the last GET showed it
+    answers: list[httpx.Response]  # the step's PATCHes
+    after: httpx.Response  # GET once they were answered
+
+
+def step(api: ApiClient, before: dict[str, Any], bodies: list[dict[str, Any]]) -> Step:
+    path = f"/customers/{before['id']}"
+    answers = [api.patch(path, body) for body in bodies]
+    return Step(before, answers, api.get(path))
+
+
 @pytest.mark.rule("PATCH-KEEPS-OMITTED")
 def test_patch_changes_only_the_fields_in_the_body(one_field_patches: OneFieldPatches) -> None:
     p = one_field_patches
@@ -117,12 +134,18 @@ def test_patch_tags_replaces_the_whole_array(api: ApiClient, factory: DataFactor
     assert stored.get("tags") == [], f"[PATCH-TAGS-REPLACE] tags [] was not stored: GET shows {stored.get('tags')!r}"
 
 
+MERGE_FIELDS = {"a": "1", "b": "2"}
+
+
+@pytest.fixture(scope="module")
+def merged(api: ApiClient, factory: DataFactory) -> Step:
+    created = capabilities.create_customer(factory, "merge", customFields={RUN_FIELD: factory.run_id, **MERGE_FIELDS})
+    return step(api, created, [{"customFields": {"b": None, "c": "3"}}])
+
+
 @pytest.mark.rule("PATCH-CUSTOMFIELDS-MERGE")
-def test_patch_custom_fields_merges_keys_and_null_removes_one(api: ApiClient, factory: DataFactory) -> None:
-    created = capabilities.create_customer(factory, "merge",
-                                           customFields={RUN_FIELD: factory.run_id, "a": "1", "b": "2"})
-    path = f"/customers/{created['id']}"
-    response = api.patch(path, {"customFields": {"b": None, "c": "3"}})
+def test_patch_custom_fields_merges_keys_and_null_removes_one(factory: DataFactory, merged: Step) -> None:
+    response = merged.answers[0]
     want = {RUN_FIELD: factory.run_id, "a": "1", "c": "3"}
     answer = expect.success(response)
     got = answer.get("customFields")
@@ -130,24 +153,29 @@ def test_patch_custom_fields_merges_keys_and_null_removes_one(api: ApiClient, fa
         f"[PATCH-CUSTOMFIELDS-MERGE] {{a,b}} + PATCH {{b:null,c}} should give {want!r} (JSON Merge Patch; "
         f"replacing the whole object is legal but falls short of this SHOULD), got {got!r}: "
         f"{expect.describe(response)}")
-    stored = capabilities.read_back(api, created["id"], answered=answer, earlier=[created]).get("customFields")
+    stored = capabilities.stored(merged.after, merged.before["id"], answered=answer,
+                                 earlier=[merged.before]).get("customFields")
     assert expect.same_json(stored, want), (
         f"[PATCH-CUSTOMFIELDS-MERGE] the merged customFields were not stored: GET shows {stored!r}")
 
 
+@pytest.fixture(scope="module")
+def emptied(api: ApiClient, one_field_patches: OneFieldPatches) -> Step:
+    """PATCH {} of PATCH-KEEPS-OMITTED's customer, once its GET has shown it."""
+    return step(api, capabilities.stored(one_field_patches.read_back, one_field_patches.created["id"]), [{}])
+
+
 @pytest.mark.rule("PATCH-EMPTY-NOOP")
-def test_empty_patch_is_2xx_and_changes_nothing(api: ApiClient, factory: DataFactory) -> None:
-    created = full_customer(factory, "noop")
-    path = f"/customers/{created['id']}"
-    response = api.patch(path, {})
+def test_empty_patch_is_2xx_and_changes_nothing(emptied: Step) -> None:
+    before, response = emptied.before, emptied.answers[0]
     assert 200 <= response.status_code < 300, (
         f"[PATCH-EMPTY-NOOP] PATCH {{}} must answer 2xx: {expect.describe(response)}")
-    got = capabilities.read_back(api, created["id"])
-    diffs = unchanged(got, created, ALL_BUT_UPDATED)
+    got = capabilities.stored(emptied.after, before["id"])
+    diffs = unchanged(got, before, ALL_BUT_UPDATED)
     # updatedAt: a PATCH that changes nothing MAY leave it or move it, never back
-    if capabilities.instant(got.get("updatedAt"), "updatedAt") < capabilities.instant(created["updatedAt"],
+    if capabilities.instant(got.get("updatedAt"), "updatedAt") < capabilities.instant(before["updatedAt"],
                                                                                       "updatedAt"):
-        diffs.append(f"updatedAt went backwards: {got.get('updatedAt')!r} < {created['updatedAt']!r}")
+        diffs.append(f"updatedAt went backwards: {got.get('updatedAt')!r} < {before['updatedAt']!r}")
     assert not diffs, f"[PATCH-EMPTY-NOOP] PATCH {{}} changed the customer: {diffs}; GET shows {got!r}"
 
 
@@ -162,24 +190,28 @@ INVALID_BODIES: list[dict[str, Any]] = [
 ]
 
 
+@pytest.fixture(scope="module")
+def invalid_patches(api: ApiClient, emptied: Step) -> Step:
+    """The invalid PATCHes, of the same customer once PATCH {} is read back."""
+    return step(api, capabilities.stored(emptied.after, emptied.before["id"]), INVALID_BODIES)
+
+
 @pytest.mark.rule("PATCH-INVALID-NOCHANGE")
-def test_patch_with_an_invalid_field_is_rejected_and_writes_nothing(api: ApiClient, factory: DataFactory) -> None:
-    created = full_customer(factory, "invalid")
-    path = f"/customers/{created['id']}"
-    problems = []
-    for body in INVALID_BODIES:
-        response = api.patch(path, body)
-        if response.status_code not in expect.VALIDATION:
-            problems.append(f"expected 400/422: {expect.describe(response)}")
-    diffs = unchanged(capabilities.read_back(api, created["id"]), created, (*ALL_BUT_UPDATED, "updatedAt"))
+def test_patch_with_an_invalid_field_is_rejected_and_writes_nothing(invalid_patches: Step) -> None:
+    problems = [f"expected 400/422: {expect.describe(response)}" for response in invalid_patches.answers
+                if response.status_code not in expect.VALIDATION]
+    before = invalid_patches.before
+    diffs = unchanged(capabilities.stored(invalid_patches.after, before["id"]), before,
+                      (*ALL_BUT_UPDATED, "updatedAt"))
     if diffs:
         problems.append(f"the rejected PATCHes changed the customer: {diffs}")
     assert not problems, "[PATCH-INVALID-NOCHANGE] " + "; ".join(problems)
 
 
 @pytest.mark.rule("PATCH-IMMUTABLE-FIELDS")
-def test_patch_cannot_change_id_created_at_or_ticket_count(api: ApiClient, factory: DataFactory) -> None:
-    created = capabilities.create_customer(factory, "immutable")
+def test_patch_cannot_change_id_created_at_or_ticket_count(api: ApiClient, merged: Step) -> None:
+    """On PATCH-CUSTOMFIELDS-MERGE's customer, once its GET has shown it."""
+    created = capabilities.stored(merged.after, merged.before["id"])
     path = f"/customers/{created['id']}"
     response = api.patch(path, {"notes": "read-only fields attached", "id": str(uuid.uuid4()),
                                 "createdAt": "2001-01-01T00:00:00Z", "ticketCount": 7})
