@@ -36,7 +36,7 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "customers.yaml"
 # the contract model judges AUTH-401 on every answer, so the smoke and the gate leave those requests out.
 PROFILES: dict[str, dict[str, int]] = {
     "smoke": {"max_examples": 2, "coverage": 0, "tickets": 0, "delete": 0, "auth": 0},
-    "gate": {"max_examples": 3, "coverage": 0, "tickets": 0, "delete": 0, "auth": 0},
+    "gate": {"max_examples": 2, "coverage": 0, "tickets": 0, "delete": 0, "auth": 0},
     "thorough": {"max_examples": 12, "coverage": 0, "tickets": 1, "delete": 1, "auth": 1},
 }
 

@@ -127,11 +127,16 @@ def test_ticket_for_an_unknown_customer_is_refused(api: ApiClient, factory: Data
     assert_no_ticket_for(api, stranger, "TICKET-BAD-CUSTOMER")
 
 
+@pytest.fixture(scope="module")
+def foreign(other_api: ApiClient, factory: DataFactory) -> dict[str, Any]:
+    """The other team's customer: this team may open no ticket for it (first), the other team one (later)."""
+    return capabilities.create_customer(factory, "foreign", api=other_api)
+
+
 @pytest.mark.rule("TICKET-BAD-CUSTOMER")
-def test_ticket_for_another_teams_customer_is_refused(api: ApiClient, other_api: ApiClient, factory: DataFactory,
+def test_ticket_for_another_teams_customer_is_refused(api: ApiClient, factory: DataFactory, foreign: dict[str, Any],
                                                       tickets: Tickets) -> None:
     tickets.require()
-    foreign = capabilities.create_customer(factory, "foreign", api=other_api)
     response = factory.create_ticket(foreign["id"])  # this team's path and key, the other team's customer
     assert response.status_code in BAD_CUSTOMER, (
         f"[TICKET-BAD-CUSTOMER] a ticket for another team's customer must get 400/404/422: "
@@ -230,8 +235,8 @@ def test_ticket_for_a_deleted_customer_is_refused(factory: DataFactory, doomed: 
 @pytest.mark.rule("AUTH-CROSS-TEAM")
 def test_the_tickets_list_never_shows_another_teams_tickets(api: ApiClient, other_api: ApiClient,
                                                             factory: DataFactory, keeper: dict[str, Any],
-                                                            tickets: Tickets) -> None:
-    theirs = capabilities.create_customer(factory, "ticket-foreign", api=other_api)
+                                                            foreign: dict[str, Any], tickets: Tickets) -> None:
+    theirs = foreign
     created = factory.create_ticket(theirs["id"], api=other_api)
     if created.status_code in (404, 405):
         pytest.skip(f"the target has no Tickets API (POST /tickets → {created.status_code})")

@@ -97,7 +97,9 @@ def test_get_of_an_unknown_uuid_is_404_with_the_error_envelope(api: ApiClient) -
 
 
 @pytest.mark.rule("GET-MALFORMED-ID", "NO-5XX", "ENV-ERROR")
-@pytest.mark.parametrize("raw_id", ["not-a-uuid", "12345", f"{uuid.UUID(int=7)}x"])
+@pytest.mark.parametrize("raw_id", ["not-a-uuid", *(pytest.param(raw, marks=pytest.mark.thorough(
+    "GET-MALFORMED-ID by this id and test_hostile_inputs' four, a real id with junk after it among them"))
+    for raw in ("12345", f"{uuid.UUID(int=7)}x"))])
 def test_get_of_a_malformed_id_is_404_or_400_never_5xx(api: ApiClient, raw_id: str) -> None:
     response = api.get(f"/customers/{raw_id}")
     expect.no_server_error(response)
@@ -369,7 +371,9 @@ NULL_EMPTY = {"notes": (None, ""), "tags": ([],), "customFields": ({},)}
 
 
 @pytest.mark.rule("NO-5XX", "CREATE-NULL-OPTIONAL", "ENV-ERROR")
-@pytest.mark.parametrize("field", list(NULL_EMPTY))
+@pytest.mark.parametrize("field", ["notes", *(pytest.param(field, marks=pytest.mark.thorough(
+    "CREATE-NULL-OPTIONAL by null notes, on create here and on PATCH in test_read_your_writes"))
+    for field in ("tags", "customFields"))])
 def test_null_for_an_optional_field_is_accepted_as_empty_or_rejected(
         factory: DataFactory, field: str) -> None:
     response = factory.post_customer(factory.customer_body("null", **{field: None}))

@@ -23,7 +23,7 @@ SUCCESS_2XX = tuple(range(200, 300))
 # creates of one address released together: any two that overlap show a check-then-insert race; thorough sends
 # more, for the narrower windows of real stacks
 CONCURRENT_CREATES = {"thorough": 10}
-CONCURRENT_CREATES_DEFAULT = 6
+CONCURRENT_CREATES_DEFAULT = 4
 
 
 def holders(api: ApiClient, email: str, witness: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from functools import partial
 from itertools import cycle
 from typing import Any
@@ -54,6 +55,7 @@ def test_every_ordinary_string_key_and_value_of_the_catalogue_round_trips(api: A
 
 
 @pytest.mark.rule("CREATE-ROUNDTRIP", "WEBHOOK-EVENTS")
+@pytest.mark.thorough("CREATE-ROUNDTRIP by the catalogue's customer here and test_webhooks' large customer")
 def test_a_large_ordinary_customer_is_accepted_whole(api: ApiClient, factory: DataFactory) -> None:
     """20 tags and 20 custom fields of 255 characters each, notes of 255: all ordinary (about 11 KB)."""
     long = "é" * 200 + "x" * 55
@@ -107,14 +109,35 @@ def test_a_1_mb_body_is_refused_with_the_error_envelope(factory: DataFactory) ->
     expect.error(response, (400, 413, 422))
 
 
-@pytest.mark.rule("EMAIL-DISTINCT-ADDRESSES", "EMAIL-ORDINARY")
-def test_addresses_that_differ_beyond_letter_case_are_all_accepted(factory: DataFactory) -> None:
-    """A sub-address, a dotted one, and two of 64-character local parts that differ only in their domain."""
-    base = factory.unique("jane")
+@dataclass(frozen=True)
+class Distinct:
+    words: str  # the run-unique word of the two names with "Alpha" and "Beta" in either order
+    answers: dict[str, httpx.Response]  # address → the answer to its create
+
+
+@pytest.fixture(scope="module")
+def distinct(factory: DataFactory, target_customer: dict[str, Any]) -> Distinct:
+    """Addresses beside the module's customer's that differ from it, or from each other, beyond letter case: a
+    sub-address, a dotted one, two of 64-character local parts that differ only in their domain. Two of them
+    carry the search check's names: "Alpha Beta <word>" and "Beta Alpha <word>"."""
+    base = str(target_customer["email"]).split("@")[0]
     long = (base + "-" + "x" * 64)[:64]
-    for email in (f"{base}@{EMAIL_DOMAIN}", f"{base}+news@{EMAIL_DOMAIN}", f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}",
-                  f"{long}@a.{EMAIL_DOMAIN}", f"{long}@b.{EMAIL_DOMAIN}"):
-        response = factory.post_customer(factory.customer_body("distinct", email=email))
+    words = factory.unique("words")
+    names = {f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}": f"Alpha Beta {words}", f"{long}@a.{EMAIL_DOMAIN}":
+             f"Beta Alpha {words}"}
+    answers = {}
+    for email in (f"{base}+news@{EMAIL_DOMAIN}", f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}", f"{long}@a.{EMAIL_DOMAIN}",
+                  f"{long}@b.{EMAIL_DOMAIN}"):
+        fields = {"name": names[email]} if email in names else {}
+        answers[email] = factory.post_customer(factory.customer_body("distinct", email=email, **fields))
+    return Distinct(words, answers)
+
+
+@pytest.mark.rule("EMAIL-DISTINCT-ADDRESSES", "EMAIL-ORDINARY")
+def test_addresses_that_differ_beyond_letter_case_are_all_accepted(distinct: Distinct) -> None:
+    """A sub-address and a dotted one of the module's customer's address, and two of 64-character local parts that
+    differ only in their domain."""
+    for email, response in distinct.answers.items():
         assert response.status_code in OK, (f"[EMAIL-DISTINCT-ADDRESSES] {email} differs from the others beyond "
                                             f"letter case: {expect.describe(response)}")
 
@@ -256,13 +279,10 @@ def test_numbers_past_ordinary_are_kept_exactly_or_refused(
 
 
 @pytest.mark.rule("SEARCH-NAME-OR-EMAIL")
-def test_short_and_two_word_search_terms_match_substrings_only(api: ApiClient, factory: DataFactory) -> None:
-    """A two-character term, and two words in one order — a customer with the words in the other order does not
-    match."""
-    token = factory.unique("words")
-    capabilities.create_customer(factory, "words-ab", name=f"Alpha Beta {token}")
-    capabilities.create_customer(factory, "words-ba", name=f"Beta Alpha {token}")
-    for term in ("Zq", f"Alpha Beta {token}"):
+def test_short_and_two_word_search_terms_match_substrings_only(api: ApiClient, distinct: Distinct) -> None:
+    """A two-character term, and two words in one order — a customer with the words in the other order (one of
+    the distinct addresses' customers) does not match."""
+    for term in ("Zq", f"Alpha Beta {distinct.words}"):
         data, _ = expect.listing(api.get("/customers", params={"search": term, "pageSize": 100}),
                                  "SEARCH-NAME-OR-EMAIL")
         wrong = [c.get("name") for c in data if term.lower() not in f"{c.get('name')} {c.get('email')}".lower()]
@@ -304,6 +324,7 @@ def test_a_path_with_dot_segments_never_reaches_another_team(api: ApiClient, oth
 
 
 @pytest.mark.rule("REJECTED-CHANGES-NOTHING")
+@pytest.mark.thorough("REJECTED-CHANGES-NOTHING by test_rejected_requests and the refused writes of every module")
 def test_a_refused_webhook_registration_leaves_none_behind(api: ApiClient, factory: DataFactory) -> None:
     url = f"ftp://{factory.run_id}.invalid/refused"
     response = factory.create_webhook(url, ["*"])

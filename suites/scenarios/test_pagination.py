@@ -9,6 +9,7 @@ the tests compare sets, and sequences only between two reads of the same page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -23,7 +24,11 @@ from cstar_conformance.model.state import Life
 from cstar_conformance.session import Session
 from cstar_conformance.waves import together
 
-Walk = list[httpx.Response]
+
+@dataclass(frozen=True)
+class Walk:
+    pages: list[httpx.Response]  # pages 1..n
+    past_end: httpx.Response | None  # page n+1 (the ragged walk's in the thorough profile only)
 
 
 def _list(api: ApiClient, dataset: ListingDataset, **params: Any) -> httpx.Response:
@@ -31,15 +36,17 @@ def _list(api: ApiClient, dataset: ListingDataset, **params: Any) -> httpx.Respo
 
 
 @pytest.fixture(scope="module")
-def walks(api: ApiClient, listing_dataset: ListingDataset) -> dict[int, Walk]:
-    """Pages 1..n+1 (the last one past the end) at the exact-boundary and at a ragged page size.
+def walks(cstar: Session, api: ApiClient, listing_dataset: ListingDataset) -> dict[int, Walk]:
+    """Pages 1..n at the exact-boundary and at a ragged page size, and the page past the end (the ragged walk's:
+    a variant the thorough profile adds).
 
     The walk requests a fixed number of pages (from the seeded count), never following `hasMore`."""
+    sizes = (listing_dataset.page_size, listing_dataset.ragged_page_size)
+    past = {size: size == listing_dataset.page_size or cstar.profile == "thorough" for size in sizes}
     pages = together({(size, page): partial(_list, api, listing_dataset, page=page, pageSize=size)
-                      for size in (listing_dataset.page_size, listing_dataset.ragged_page_size)
-                      for page in range(1, listing_dataset.pages(size) + 2)})
-    return {size: [pages[key] for key in sorted(k for k in pages if k[0] == size)]
-            for size in (listing_dataset.page_size, listing_dataset.ragged_page_size)}
+                      for size in sizes for page in range(1, listing_dataset.pages(size) + 1 + past[size])})
+    return {size: Walk([pages[(size, page)] for page in range(1, listing_dataset.pages(size) + 1)],
+                       pages[(size, listing_dataset.pages(size) + 1)] if past[size] else None) for size in sizes}
 
 
 # --------------------------------------------------------------------------------------- defaults
@@ -63,7 +70,8 @@ def test_list_without_page_parameters_is_page_1_of_size_20(api: ApiClient,
 
 
 @pytest.mark.rule("LIST-PAGESIZE-MAX", "LIST-PAGINATION-HONEST")
-@pytest.mark.parametrize("size", [101, 1000])
+@pytest.mark.parametrize("size", [101, pytest.param(1000, marks=pytest.mark.thorough(
+    "LIST-PAGESIZE-MAX by pageSize=101, and pageSize=1000 among the absurd page parameters"))])
 def test_page_size_above_100_is_rejected_or_clamped_to_100(api: ApiClient, size: int) -> None:
     """On the unfiltered team list (any number of records): 400/422, or a page whose
     pagination.pageSize says 100 with at most 100 items — an echo above 100 is a lie or no cap."""
@@ -80,7 +88,8 @@ def test_page_size_above_100_is_rejected_or_clamped_to_100(api: ApiClient, size:
 
 
 @pytest.mark.rule("LIST-PAGESIZE-RANGE")
-@pytest.mark.parametrize("size", [1, 100])
+@pytest.mark.parametrize("size", [1, pytest.param(100, marks=pytest.mark.thorough(
+    "LIST-PAGESIZE-RANGE by pageSize=1 here and pageSize=100 on the whole team list"))])
 def test_page_size_from_1_to_100_is_honoured(api: ApiClient, searchable_dataset: ListingDataset, size: int) -> None:
     """Over the dataset: pagination.pageSize says `size` and the page holds min(size, matches) items."""
     response = _list(api, searchable_dataset, pageSize=size)
@@ -120,16 +129,26 @@ ABSURD_PARAMS: dict[str, dict[str, Any]] = {
     "pageSize=-5": {"pageSize": -5},
     "pageSize=1000": {"pageSize": 1000},
 }
+# variants the thorough profile adds: a page below 0 (the gate sends 0), a word for a page (the gate sends 1.5,
+# which a lenient parser reads as 1), a page size below 0 (the gate sends 0)
+THOROUGH_ONLY = ("page=-1", "page=abc", "pageSize=-5")
+WHY_THOROUGH = "page=0, page=1.5 and pageSize=0"
+
+
+def _params(cases: dict[str, dict[str, Any]]) -> list[Any]:
+    return [pytest.param(case, marks=pytest.mark.thorough(WHY_THOROUGH)) if case in THOROUGH_ONLY else case
+            for case in cases]
 
 
 @pytest.fixture(scope="module")
-def odd_answers(api: ApiClient, listing_dataset: ListingDataset) -> dict[str, httpx.Response]:
-    """One request per odd parameter set, shared by the MUST (honest) and SHOULD (4xx) checks."""
-    return together({name: partial(_list, api, listing_dataset, **params) for name, params in ABSURD_PARAMS.items()})
+def odd_answers(cstar: Session, api: ApiClient, listing_dataset: ListingDataset) -> dict[str, httpx.Response]:
+    """One request per odd parameter set of the profile, shared by the MUST (honest) and SHOULD (4xx) checks."""
+    return together({name: partial(_list, api, listing_dataset, **params) for name, params in ABSURD_PARAMS.items()
+                     if name not in THOROUGH_ONLY or cstar.profile == "thorough"})
 
 
 @pytest.mark.rule("LIST-BAD-PARAMS-4XX")
-@pytest.mark.parametrize("case", list(BAD_PARAMS))
+@pytest.mark.parametrize("case", _params(BAD_PARAMS))
 def test_page_or_page_size_below_1_or_not_an_integer_is_400_or_422(odd_answers: dict[str, httpx.Response],
                                                                    case: str) -> None:
     response = odd_answers[case]
@@ -138,7 +157,7 @@ def test_page_or_page_size_below_1_or_not_an_integer_is_400_or_422(odd_answers: 
 
 
 @pytest.mark.rule("LIST-PAGINATION-HONEST", "NO-5XX")
-@pytest.mark.parametrize("case", list(ABSURD_PARAMS))
+@pytest.mark.parametrize("case", _params(ABSURD_PARAMS))
 def test_any_page_parameters_give_no_5xx_and_an_honest_page(odd_answers: dict[str, httpx.Response],
                                                              searchable_dataset: ListingDataset,
                                                              dataset_search: capabilities.Proof, case: str) -> None:
@@ -170,7 +189,7 @@ def test_any_page_parameters_give_no_5xx_and_an_honest_page(odd_answers: dict[st
 def test_every_page_of_a_walk_has_consistent_total_hasmore_and_length(
         walks: dict[int, Walk], searchable_dataset: ListingDataset, which: str) -> None:
     size = searchable_dataset.page_size if which == "exact boundary" else searchable_dataset.ragged_page_size
-    for page, response in enumerate(walks[size][:-1], start=1):  # the page past the end: LIST-PAST-END
+    for page, response in enumerate(walks[size].pages, start=1):  # the page past the end: LIST-PAST-END
         data, pagination = expect.listing(response, "LIST-TOTAL-HASMORE")
         problems = expect.page_problems(data, pagination, total=searchable_dataset.count, page=page, page_size=size)
         assert not problems, (
@@ -179,14 +198,16 @@ def test_every_page_of_a_walk_has_consistent_total_hasmore_and_length(
 
 
 @pytest.mark.rule("LIST-PAST-END")
-@pytest.mark.parametrize("which", ["exact boundary", "ragged"])
+@pytest.mark.parametrize("which", ["exact boundary", pytest.param("ragged", marks=pytest.mark.thorough(
+    "LIST-PAST-END by the exact-boundary walk's page past the end"))])
 def test_page_past_the_end_is_200_empty_without_more(walks: dict[int, Walk], searchable_dataset: ListingDataset,
                                                      which: str) -> None:
     """hasMore follows total: a wrong hasMore with a wrong total is LIST-TOTAL-HASMORE's finding."""
     size = searchable_dataset.page_size if which == "exact boundary" else searchable_dataset.ragged_page_size
-    response = walks[size][-1]
+    response = walks[size].past_end
+    assert response is not None
     assert response.status_code == 200, (
-        f"[LIST-PAST-END] page {len(walks[size])} (past the end) must be 200: {expect.describe(response)}")
+        f"[LIST-PAST-END] page {len(walks[size].pages) + 1} (past the end) must be 200: {expect.describe(response)}")
     data, pagination = expect.listing(response, "LIST-PAST-END")
     if data == [] and pagination["hasMore"] is not False and pagination["total"] != searchable_dataset.count:
         capabilities.block("LIST-TOTAL-HASMORE", f"hasMore {pagination['hasMore']} past the end follows total "
@@ -202,13 +223,13 @@ def test_walking_all_pages_yields_every_match_exactly_once(walks: dict[int, Walk
                                                            which: str) -> None:
     size = searchable_dataset.page_size if which == "exact boundary" else searchable_dataset.ragged_page_size
     seen: list[str] = []
-    for response in walks[size][:-1]:  # pages 1..n (the page past the end is LIST-PAST-END's)
+    for response in walks[size].pages:  # pages 1..n (the page past the end is LIST-PAST-END's)
         seen += expect.ids_of(expect.listing(response, "LIST-WALK-COMPLETE")[0])
     repeated = sorted({i for i in seen if seen.count(i) > 1})
     missing = searchable_dataset.ids - set(seen)
     strangers = set(seen) - searchable_dataset.ids
     assert not repeated and not missing and not strangers, (
-        f"[LIST-WALK-COMPLETE] walking {len(walks[size]) - 1} pages of size {size} over {searchable_dataset.count} "
+        f"[LIST-WALK-COMPLETE] walking {len(walks[size].pages)} pages of size {size} over {searchable_dataset.count} "
         f"matches: {len(repeated)} seen twice {repeated[:3]}, {len(missing)} never seen {sorted(missing)[:3]}, "
         f"{len(strangers)} outside the search")
 
@@ -217,7 +238,7 @@ def test_walking_all_pages_yields_every_match_exactly_once(walks: dict[int, Walk
 def test_reading_a_page_again_gives_the_same_records_in_the_same_order(
         api: ApiClient, walks: dict[int, Walk], searchable_dataset: ListingDataset) -> None:
     size = searchable_dataset.page_size
-    first = expect.ids_of(expect.listing(walks[size][1], "LIST-WALK-COMPLETE")[0])
+    first = expect.ids_of(expect.listing(walks[size].pages[1], "LIST-WALK-COMPLETE")[0])
     response = _list(api, searchable_dataset, page=2, pageSize=size)
     again = expect.ids_of(expect.listing(response, "LIST-WALK-COMPLETE")[0])
     assert again == first, (
