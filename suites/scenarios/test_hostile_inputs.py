@@ -324,7 +324,6 @@ def test_a_path_with_dot_segments_never_reaches_another_team(api: ApiClient, oth
 
 
 @pytest.mark.rule("REJECTED-CHANGES-NOTHING")
-@pytest.mark.thorough("REJECTED-CHANGES-NOTHING by test_rejected_requests and the refused writes of every module")
 def test_a_refused_webhook_registration_leaves_none_behind(api: ApiClient, factory: DataFactory) -> None:
     url = f"ftp://{factory.run_id}.invalid/refused"
     response = factory.create_webhook(url, ["*"])
