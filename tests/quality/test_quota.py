@@ -27,7 +27,7 @@ def limited(request: pytest.FixtureRequest) -> Iterator[EmbeddedReference]:
 def test_too_little_quota_left_stops_the_run_before_its_first_write(limited: EmbeddedReference,
                                                                     tmp_path: Path) -> None:
     before = received(limited)
-    result = run("suites", *explicit(limited), reports=tmp_path, case="quota: 300 left, a gate run needs 520")
+    result = run("suites", *explicit(limited), reports=tmp_path, case="quota: 300 left, a gate run needs 480")
     assert result.returncode == EXIT_BUDGET, result.output[-2000:]
     assert len(result.lines) == 1 and result.lines[0].startswith("cstar: the target's rate limit leaves "), result.lines
     assert "UTC (X-RateLimit-Reset)" in result.lines[0] and "gate run needs up to" in result.lines[0]
