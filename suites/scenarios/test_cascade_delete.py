@@ -236,23 +236,22 @@ def test_ticket_for_a_deleted_customer_is_refused(factory: DataFactory, doomed: 
 def test_the_tickets_list_never_shows_another_teams_tickets(api: ApiClient, other_api: ApiClient,
                                                             factory: DataFactory, keeper: dict[str, Any],
                                                             foreign: dict[str, Any], tickets: Tickets) -> None:
-    theirs = foreign
-    created = factory.create_ticket(theirs["id"], api=other_api)
+    created = factory.create_ticket(foreign["id"], api=other_api)
     if created.status_code in (404, 405):
         pytest.skip(f"the target has no Tickets API (POST /tickets → {created.status_code})")
     ticket = expect.success(created, (200, 201))
     # both ways (this team's ticket of the kept customer, listed by the other team): a team condition
     # compared with `<=` instead of `==` (found by a mutant) leaks in one direction only
     ours = ticket_ids(tickets.kept, "AUTH-CROSS-TEAM")[0]
-    for lister, customer_id, foreign in ((api, theirs["id"], ticket["id"]), (other_api, keeper["id"], ours)):
+    for lister, customer_id, unseen in ((api, foreign["id"], ticket["id"]), (other_api, keeper["id"], ours)):
         response = lister.get("/tickets", params={"customerId": customer_id})
         if response.status_code in (400, 404, 422):  # no customer of the lister's team: refusing is fine
             expect.error(response, (400, 404, 422))
             continue
         data, pagination = capabilities.listed(response)
-        leaked = [t for t in data if isinstance(t, dict) and t.get("id") == foreign]
+        leaked = [t for t in data if isinstance(t, dict) and t.get("id") == unseen]
         assert not leaked and pagination["total"] == 0, (
-            f"[AUTH-CROSS-TEAM] a team's tickets list shows another team's ticket {foreign}: "
+            f"[AUTH-CROSS-TEAM] a team's tickets list shows another team's ticket {unseen}: "
             f"{expect.describe(response)}")
 
 

@@ -130,11 +130,10 @@ def distinct(factory: DataFactory, target_customer: dict[str, Any]) -> Distinct:
     base = str(target_customer["email"]).split("@")[0]
     long = (base + "-" + "x" * 64)[:64]
     words = factory.unique("words")
-    names = {f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}": f"Alpha Beta {words}", f"{long}@a.{EMAIL_DOMAIN}":
-             f"Beta Alpha {words}"}
+    dotted, long_a = f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}", f"{long}@a.{EMAIL_DOMAIN}"
+    names = {dotted: f"Alpha Beta {words}", long_a: f"Beta Alpha {words}"}
     answers = {}
-    for email in (f"{base}+news@{EMAIL_DOMAIN}", f"{base[:4]}.{base[4:]}@{EMAIL_DOMAIN}", f"{long}@a.{EMAIL_DOMAIN}",
-                  f"{long}@b.{EMAIL_DOMAIN}"):
+    for email in (f"{base}+news@{EMAIL_DOMAIN}", dotted, long_a, f"{long}@b.{EMAIL_DOMAIN}"):
         fields = {"name": names[email]} if email in names else {}
         answers[email] = factory.post_customer(factory.customer_body("distinct", email=email, **fields))
     return Distinct(words, answers)
