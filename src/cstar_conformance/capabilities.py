@@ -264,6 +264,27 @@ def stored(response: httpx.Response, customer_id: str, answered: Mapping[str, An
     return data
 
 
+@dataclass(frozen=True)
+class Step:
+    """PATCHes of a customer and what GET shows once they were answered. Checks that share a customer take
+    turns on it, each judged against the state the one before read back: a fault one of them finds does not
+    show again in the next."""
+
+    before: dict[str, Any]  # the customer as its create or the last GET showed it
+    answers: list[httpx.Response]  # the step's PATCHes, in the order sent
+    after: httpx.Response  # GET once they were answered
+
+    def stored(self) -> dict[str, Any]:
+        """The customer the GET after the step shows (see `stored`)."""
+        return stored(self.after, self.before["id"])
+
+
+def step(api: ApiClient, before: dict[str, Any], bodies: list[dict[str, Any]]) -> Step:
+    path = f"/customers/{before['id']}"
+    answers = [api.patch(path, body) for body in bodies]
+    return Step(before, answers, api.get(path))
+
+
 # ---------------------------------------------------------------------------------------- webhooks
 
 

@@ -44,8 +44,8 @@ def merge(body: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def plan(cases: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
-    """The cases in groups, first fit in the order given: each group's fields are pairwise compatible."""
+def _groups(cases: Mapping[str, Mapping[str, Any]]) -> list[tuple[list[str], dict[str, Any]]]:
+    """The cases in groups, first fit in the order given, each with its merged fields."""
     groups: list[tuple[list[str], dict[str, Any]]] = []
     for name, fields in cases.items():
         for members, body in groups:
@@ -55,7 +55,12 @@ def plan(cases: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
                 break
         else:
             groups.append(([name], dict(fields)))
-    return [members for members, _ in groups]
+    return groups
+
+
+def plan(cases: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
+    """The cases in groups, first fit in the order given: each group's fields are pairwise compatible."""
+    return [members for members, _ in _groups(cases)]
 
 
 def probe(cases: Mapping[str, Mapping[str, Any]], send: Callable[[dict[str, Any]], R],
@@ -64,10 +69,7 @@ def probe(cases: Mapping[str, Mapping[str, Any]], send: Callable[[dict[str, Any]
     of a group (the caller adds what every create needs); a group's answer judges each of its cases when
     `accepted`, else each case is sent alone and judged by its own answer."""
     answers: dict[str, tuple[dict[str, Any], R]] = {}
-    for members in plan(cases):
-        body: dict[str, Any] = {}
-        for name in members:
-            body = merge(body, cases[name])
+    for members, body in _groups(cases):
         answer = send(body)
         if len(members) == 1 or accepted(answer):
             answers.update({name: (body, answer) for name in members})

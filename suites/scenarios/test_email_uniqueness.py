@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -87,41 +86,34 @@ def test_same_email_in_another_team_is_accepted(other_api: ApiClient, factory: D
         f"[EMAIL-OTHER-TEAM-OK] the other team's customer is not a new record with that email: {theirs!r}")
 
 
-@dataclass
-class Conflict:
-    other: dict[str, Any]  # a second customer, as created
-    response: httpx.Response  # its PATCH to the duplicate check's address
-    after: httpx.Response  # GET of it afterwards
-
-
 @pytest.fixture(scope="module")
-def conflict(api: ApiClient, factory: DataFactory, duplicate: tuple[dict[str, Any], httpx.Response]) -> Conflict:
+def conflict(api: ApiClient, factory: DataFactory,
+             duplicate: tuple[dict[str, Any], httpx.Response]) -> capabilities.Step:
+    """A second customer's PATCH to the duplicate check's address, and its GET afterwards."""
     taken, _ = duplicate
     other = capabilities.create_customer(factory, "conflict-b", notes="must stay")
-    path = f"/customers/{other['id']}"
-    response = api.patch(path, {"email": taken["email"], "notes": "changed with a taken email"})
-    return Conflict(other, response, api.get(path))
+    return capabilities.step(api, other, [{"email": taken["email"], "notes": "changed with a taken email"}])
 
 
 @pytest.mark.rule("PATCH-EMAIL-CONFLICT", "ENV-ERROR")
 def test_patch_to_another_customers_email_is_rejected_and_changes_nothing(
-        conflict: Conflict, duplicate: tuple[dict[str, Any], httpx.Response]) -> None:
+        conflict: capabilities.Step, duplicate: tuple[dict[str, Any], httpx.Response]) -> None:
     taken, _ = duplicate
-    response, other = conflict.response, conflict.other
+    response, other = conflict.answers[0], conflict.before
     assert 400 <= response.status_code < 500, (
         f"[PATCH-EMAIL-CONFLICT] {taken['email']} belongs to another customer; the PATCH must be refused: "
         f"{expect.describe(response)}")
     expect.error(response, CLIENT_ERRORS)
-    diffs = expect.same_customer(capabilities.stored(conflict.after, other["id"]), other)
+    diffs = expect.same_customer(conflict.stored(), other)
     assert not diffs, f"[PATCH-EMAIL-CONFLICT] the refused PATCH changed the customer: {diffs}"
 
 
 @pytest.mark.rule("PATCH-OWN-EMAIL-OK", "EMAIL-ORDINARY")
 def test_patch_to_own_email_in_any_letter_case_is_no_conflict(api: ApiClient, factory: DataFactory,
-                                                              conflict: Conflict) -> None:
+                                                              conflict: capabilities.Step) -> None:
     """And the address is then stored exactly as sent: a PATCH that changes only its letter case is a change.
     On PATCH-EMAIL-CONFLICT's customer, as its GET showed it after the refused PATCH."""
-    me = capabilities.stored(conflict.after, conflict.other["id"])
+    me = conflict.stored()
     path = f"/customers/{me['id']}"
     for email in (me["email"], upper_but(me["email"], factory.run_id)):
         response = api.patch(path, {"email": email})

@@ -72,23 +72,6 @@ def one_field_patches(api: ApiClient, factory: DataFactory) -> OneFieldPatches:
     return OneFieldPatches(created, notes_patch, new_name, name_patch, api.get(path))
 
 
-@dataclass
-class Step:
-    """PATCHes of a customer and what GET shows once they were answered. Checks that share a customer take
-    turns on it, each judged against the state the one before read back: a fault one of them finds does not
-    show again in the next."""
-
-    before: dict[str, Any]  # the customer as its create or the last GET showed it
-    answers: list[httpx.Response]  # the step's PATCHes
-    after: httpx.Response  # GET once they were answered
-
-
-def step(api: ApiClient, before: dict[str, Any], bodies: list[dict[str, Any]]) -> Step:
-    path = f"/customers/{before['id']}"
-    answers = [api.patch(path, body) for body in bodies]
-    return Step(before, answers, api.get(path))
-
-
 @pytest.mark.rule("PATCH-KEEPS-OMITTED")
 def test_patch_changes_only_the_fields_in_the_body(one_field_patches: OneFieldPatches) -> None:
     p = one_field_patches
@@ -138,13 +121,13 @@ MERGE_FIELDS = {"a": "1", "b": "2"}
 
 
 @pytest.fixture(scope="module")
-def merged(api: ApiClient, factory: DataFactory) -> Step:
+def merged(api: ApiClient, factory: DataFactory) -> capabilities.Step:
     created = capabilities.create_customer(factory, "merge", customFields={RUN_FIELD: factory.run_id, **MERGE_FIELDS})
-    return step(api, created, [{"customFields": {"b": None, "c": "3"}}])
+    return capabilities.step(api, created, [{"customFields": {"b": None, "c": "3"}}])
 
 
 @pytest.mark.rule("PATCH-CUSTOMFIELDS-MERGE")
-def test_patch_custom_fields_merges_keys_and_null_removes_one(factory: DataFactory, merged: Step) -> None:
+def test_patch_custom_fields_merges_keys_and_null_removes_one(factory: DataFactory, merged: capabilities.Step) -> None:
     response = merged.answers[0]
     want = {RUN_FIELD: factory.run_id, "a": "1", "c": "3"}
     answer = expect.success(response)
@@ -160,17 +143,18 @@ def test_patch_custom_fields_merges_keys_and_null_removes_one(factory: DataFacto
 
 
 @pytest.fixture(scope="module")
-def emptied(api: ApiClient, one_field_patches: OneFieldPatches) -> Step:
+def emptied(api: ApiClient, one_field_patches: OneFieldPatches) -> capabilities.Step:
     """PATCH {} of PATCH-KEEPS-OMITTED's customer, once its GET has shown it."""
-    return step(api, capabilities.stored(one_field_patches.read_back, one_field_patches.created["id"]), [{}])
+    shown = capabilities.stored(one_field_patches.read_back, one_field_patches.created["id"])
+    return capabilities.step(api, shown, [{}])
 
 
 @pytest.mark.rule("PATCH-EMPTY-NOOP")
-def test_empty_patch_is_2xx_and_changes_nothing(emptied: Step) -> None:
+def test_empty_patch_is_2xx_and_changes_nothing(emptied: capabilities.Step) -> None:
     before, response = emptied.before, emptied.answers[0]
     assert 200 <= response.status_code < 300, (
         f"[PATCH-EMPTY-NOOP] PATCH {{}} must answer 2xx: {expect.describe(response)}")
-    got = capabilities.stored(emptied.after, before["id"])
+    got = emptied.stored()
     diffs = unchanged(got, before, ALL_BUT_UPDATED)
     # updatedAt: a PATCH that changes nothing MAY leave it or move it, never back
     if capabilities.instant(got.get("updatedAt"), "updatedAt") < capabilities.instant(before["updatedAt"],
@@ -191,27 +175,26 @@ INVALID_BODIES: list[dict[str, Any]] = [
 
 
 @pytest.fixture(scope="module")
-def invalid_patches(api: ApiClient, emptied: Step) -> Step:
+def invalid_patches(api: ApiClient, emptied: capabilities.Step) -> capabilities.Step:
     """The invalid PATCHes, of the same customer once PATCH {} is read back."""
-    return step(api, capabilities.stored(emptied.after, emptied.before["id"]), INVALID_BODIES)
+    return capabilities.step(api, emptied.stored(), INVALID_BODIES)
 
 
 @pytest.mark.rule("PATCH-INVALID-NOCHANGE")
-def test_patch_with_an_invalid_field_is_rejected_and_writes_nothing(invalid_patches: Step) -> None:
+def test_patch_with_an_invalid_field_is_rejected_and_writes_nothing(invalid_patches: capabilities.Step) -> None:
     problems = [f"expected 400/422: {expect.describe(response)}" for response in invalid_patches.answers
                 if response.status_code not in expect.VALIDATION]
     before = invalid_patches.before
-    diffs = unchanged(capabilities.stored(invalid_patches.after, before["id"]), before,
-                      (*ALL_BUT_UPDATED, "updatedAt"))
+    diffs = unchanged(invalid_patches.stored(), before, (*ALL_BUT_UPDATED, "updatedAt"))
     if diffs:
         problems.append(f"the rejected PATCHes changed the customer: {diffs}")
     assert not problems, "[PATCH-INVALID-NOCHANGE] " + "; ".join(problems)
 
 
 @pytest.mark.rule("PATCH-IMMUTABLE-FIELDS")
-def test_patch_cannot_change_id_created_at_or_ticket_count(api: ApiClient, merged: Step) -> None:
+def test_patch_cannot_change_id_created_at_or_ticket_count(api: ApiClient, merged: capabilities.Step) -> None:
     """On PATCH-CUSTOMFIELDS-MERGE's customer, once its GET has shown it."""
-    created = capabilities.stored(merged.after, merged.before["id"])
+    created = merged.stored()
     path = f"/customers/{created['id']}"
     response = api.patch(path, {"notes": "read-only fields attached", "id": str(uuid.uuid4()),
                                 "createdAt": "2001-01-01T00:00:00Z", "ticketCount": 7})
